@@ -7,7 +7,7 @@ import { z } from 'zod';
  * ConfigError naming the variable (main.ts turns it into exit code 1).
  */
 
-const port = z.coerce.number().int().min(0).max(65535);
+const port = z.coerce.number<string | undefined>().int().min(0).max(65535);
 const optional = z
   .string()
   .optional()
@@ -55,7 +55,7 @@ const schema = z.object({
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
   TRUST_PROXY: optional.pipe(z.enum(['true', 'false']).default('false')),
-  STALE_CALL_SECONDS: optional.pipe(z.coerce.number().int().min(60).default(4 * 3600)),
+  STALE_CALL_SECONDS: optional.pipe(z.coerce.number<string | undefined>().int().min(60).default(4 * 3600)),
 });
 
 export class ConfigError extends Error {
@@ -86,7 +86,7 @@ export interface Config {
   readonly staleCallSeconds: number;
 }
 
-function requireTogether(env: Record<string, string | undefined>, names: string[]): void {
+function requireTogether(env: Record<string, unknown>, names: string[]): void {
   const set = names.filter((n) => env[n] !== undefined);
   if (set.length > 0 && set.length < names.length) {
     const missing = names.find((n) => env[n] === undefined)!;

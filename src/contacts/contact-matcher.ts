@@ -1,0 +1,82 @@
+import type { DataSource } from 'typeorm';
+import type { ContactMatch } from '../calls/call-record';
+
+export interface PhoneOwnerRow {
+  contact_id: string | null;
+  contact_name: string | null;
+  organization_id: string | null;
+  organization_name: string | null;
+  /** 'contact' when the phone is the contact's own, 'organization' when it is the organization's */
+  via: 'contact' | 'organization';
+}
+
+export interface MatchResult {
+  match: ContactMatch;
+  contact: { id: string; name: string } | null;
+  organization: { id: string; name: string } | null;
+  /** every contact or organization that has the number, when ambiguous */
+  candidates: { contactId: string | null; organizationId: string | null; name: string }[];
+}
+
+const NONE: MatchResult = { match: 'none', contact: null, organization: null, candidates: [] };
+
+/**
+ * Pure decision: one contact → matched (with its organization); no contact but one organization →
+ * matched organization; several contacts or organizations → ambiguous, never silently picked.
+ */
+export function decideMatch(rows: PhoneOwnerRow[]): MatchResult {
+  if (rows.length === 0) return NONE;
+  const contacts = new Map<string, PhoneOwnerRow>();
+  const orgs = new Map<string, string>();
+  for (const r of rows) {
+    if (r.via === 'contact' && r.contact_id) contacts.set(r.contact_id, r);
+    if (r.via === 'organization' && r.organization_id) orgs.set(r.organization_id, r.organization_name ?? '');
+  }
+  if (contacts.size === 1) {
+    const c = [...contacts.values()][0]!;
+    const org = c.organization_id ? { id: c.organization_id, name: c.organization_name ?? '' } : null;
+    // the contact's number also listed under an unrelated organization: still ambiguous
+    const otherOrgs = [...orgs.keys()].filter((id) => id !== c.organization_id);
+    if (otherOrgs.length === 0) {
+      return { match: 'matched', contact: { id: c.contact_id!, name: c.contact_name ?? '' }, organization: org, candidates: [] };
+    }
+  }
+  if (contacts.size === 0 && orgs.size === 1) {
+    const [id, name] = [...orgs.entries()][0]!;
+    return { match: 'matched', contact: null, organization: { id, name }, candidates: [] };
+  }
+  const candidates = [
+    ...[...contacts.values()].map((c) => ({ contactId: c.contact_id, organizationId: c.organization_id, name: c.contact_name ?? '' })),
+    ...[...orgs.entries()]
+      .filter(([id]) => ![...contacts.values()].some((c) => c.organization_id === id))
+      .map(([id, name]) => ({ contactId: null, organizationId: id, name })),
+  ];
+  const sharedOrgIds = new Set([...contacts.values()].map((c) => c.organization_id));
+  const sharedOrg =
+    sharedOrgIds.size === 1 && [...sharedOrgIds][0] && (orgs.size === 0 || (orgs.size === 1 && orgs.has([...sharedOrgIds][0]!)))
+      ? { id: [...sharedOrgIds][0]!, name: [...contacts.values()][0]!.organization_name ?? '' }
+      : null;
+  return { match: 'ambiguous', contact: null, organization: sharedOrg, candidates };
+}
+
+/** Everyone who has `e164` as a phone: the contacts, and organizations by their own phones. */
+export async function findPhoneOwners(ds: DataSource, e164: string): Promise<PhoneOwnerRow[]> {
+  return ds.query(
+    `SELECT c.id AS contact_id,
+            trim(c.first_name || ' ' || coalesce(c.last_name, '')) AS contact_name,
+            coalesce(c.organization_id, o.id) AS organization_id,
+            coalesce(co.name, o.name) AS organization_name,
+            CASE WHEN p.contact_id IS NOT NULL THEN 'contact' ELSE 'organization' END AS via
+       FROM phones p
+       LEFT JOIN contacts c ON c.id = p.contact_id
+       LEFT JOIN organizations co ON co.id = c.organization_id
+       LEFT JOIN organizations o ON o.id = p.organization_id
+      WHERE p.e164 = $1
+      LIMIT 50`,
+    [e164],
+  );
+}
+
+export async function matchNumber(ds: DataSource, e164: string | null): Promise<MatchResult> {
+  return e164 ? decideMatch(await findPhoneOwners(ds, e164)) : NONE;
+}

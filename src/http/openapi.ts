@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { listCallsQuery, annotateCallBody } from '../calls/call.dto';
+import { listOutcomesQuery } from '../calls/calls.routes';
+import { outcomeBody, outcomePatchBody } from '../calls/outcomes.service';
+import { contactBody, contactPatchBody, listQuery, lookupQuery, organizationBody, organizationPatchBody } from '../contacts/contacts.dto';
+import { createTokenBody, createUserBody, loginBody, updateMeBody, updateUserBody } from '../users/users.dto';
+
+type Access = 'public' | 'any role' | 'admin';
+interface Operation {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  access: Access;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  status?: number;
+}
+
+/** Every route the API serves (a test checks this list against the express router). */
+export const operations: Operation[] = [
+  { method: 'get', path: '/health', summary: 'Liveness: HTTP and database; PBX link state in the body', access: 'public' },
+  { method: 'get', path: '/api/openapi.json', summary: 'This document', access: 'public' },
+  { method: 'post', path: '/api/auth/login', summary: 'Log in; sets the session cookie', access: 'public', body: loginBody },
+  { method: 'post', path: '/api/auth/logout', summary: 'Log out; clears the session', access: 'public', status: 204 },
+  { method: 'get', path: '/api/me', summary: 'The logged-in user', access: 'any role' },
+  { method: 'patch', path: '/api/me', summary: 'Change my name or language', access: 'any role', body: updateMeBody },
+  { method: 'get', path: '/api/users', summary: 'List users with their extensions', access: 'admin' },
+  { method: 'post', path: '/api/users', summary: 'Create a user', access: 'admin', body: createUserBody, status: 201 },
+  { method: 'get', path: '/api/users/{id}', summary: 'One user', access: 'admin' },
+  { method: 'patch', path: '/api/users/{id}', summary: 'Change a user (extensions replace the old set)', access: 'admin', body: updateUserBody },
+  { method: 'delete', path: '/api/users/{id}', summary: 'Delete a user', access: 'admin', status: 204 },
+  { method: 'get', path: '/api/tokens', summary: 'List API tokens', access: 'admin' },
+  { method: 'post', path: '/api/tokens', summary: 'Create an API token (shown once)', access: 'admin', body: createTokenBody, status: 201 },
+  { method: 'delete', path: '/api/tokens/{id}', summary: 'Revoke an API token', access: 'admin', status: 204 },
+  { method: 'get', path: '/api/contacts/lookup', summary: 'Who has this number (any form)', access: 'any role', query: lookupQuery },
+  { method: 'get', path: '/api/contacts', summary: 'Search contacts by name or phone', access: 'any role', query: listQuery },
+  { method: 'post', path: '/api/contacts', summary: 'Create a contact', access: 'any role', body: contactBody, status: 201 },
+  { method: 'get', path: '/api/contacts/{id}', summary: 'One contact', access: 'any role' },
+  { method: 'patch', path: '/api/contacts/{id}', summary: 'Change a contact (phones replace the old set)', access: 'any role', body: contactPatchBody },
+  { method: 'delete', path: '/api/contacts/{id}', summary: 'Delete a contact (owner, supervisor, admin)', access: 'any role', status: 204 },
+  { method: 'get', path: '/api/organizations', summary: 'Search organizations by name or phone', access: 'any role', query: listQuery },
+  { method: 'post', path: '/api/organizations', summary: 'Create an organization', access: 'any role', body: organizationBody, status: 201 },
+  { method: 'get', path: '/api/organizations/{id}', summary: 'One organization with its contacts', access: 'any role' },
+  { method: 'patch', path: '/api/organizations/{id}', summary: 'Change an organization', access: 'any role', body: organizationPatchBody },
+  { method: 'delete', path: '/api/organizations/{id}', summary: 'Delete an organization (supervisor, admin)', access: 'any role', status: 204 },
+  { method: 'get', path: '/api/calls', summary: 'Calls I may see, newest first, keyset-paginated', access: 'any role', query: listCallsQuery },
+  { method: 'get', path: '/api/calls/{id}', summary: 'One call record', access: 'any role' },
+  { method: 'patch', path: '/api/calls/{id}', summary: 'Annotate a call: topic, outcome, notes', access: 'any role', body: annotateCallBody },
+  { method: 'get', path: '/api/outcomes', summary: 'Call outcomes (admins: ?all=true includes inactive)', access: 'any role', query: listOutcomesQuery },
+  { method: 'post', path: '/api/outcomes', summary: 'Create an outcome', access: 'admin', body: outcomeBody, status: 201 },
+  { method: 'patch', path: '/api/outcomes/{id}', summary: 'Change an outcome', access: 'admin', body: outcomePatchBody },
+  { method: 'delete', path: '/api/outcomes/{id}', summary: 'Delete an outcome (deactivated if in use)', access: 'admin' },
+  { method: 'get', path: '/api/audit', summary: 'The audit log, newest first', access: 'admin' },
+];
+
+const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+export function openApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) {
+    const params: unknown[] = [];
+    if (op.path.includes('{id}')) params.push({ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
+    if (op.query) {
+      for (const [name, schema] of Object.entries(op.query.shape)) {
+        params.push({ name, in: 'query', required: !(schema as z.ZodType).safeParse(undefined).success, schema: jsonSchema(schema as z.ZodType) });
+      }
+    }
+    (paths[op.path] ??= {})[op.method] = {
+      summary: op.summary,
+      description: `Access: ${op.access}.`,
+      ...(op.access !== 'public' && { security: [{ session: [] }, { bearer: [] }] }),
+      ...(params.length && { parameters: params }),
+      ...(op.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } }),
+      responses: {
+        [String(op.status ?? 200)]: { description: 'OK' },
+        '400': { description: 'Invalid input; the message names the field', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        ...(op.access !== 'public' && { '401': { description: 'Not logged in' } }),
+        ...(op.access === 'admin' && { '403': { description: 'Not an admin' } }),
+        ...(op.path.includes('{id}') && { '404': { description: 'Not found, or not visible to you' } }),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'calltrack API', version },
+    paths,
+    components: {
+      securitySchemes: {
+        session: { type: 'apiKey', in: 'cookie', name: 'calltrack_session' },
+        bearer: { type: 'http', scheme: 'bearer' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
+        },
+      },
+    },
+  };
+}

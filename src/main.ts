@@ -1,0 +1,159 @@
+import 'reflect-metadata';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { createAuditService } from './audit/audit.service';
+import { createCallBus } from './calls/call-bus';
+import { createCallsRepository } from './calls/calls.repository';
+import { createCallsService } from './calls/calls.service';
+import { createOutcomesService } from './calls/outcomes.service';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createContactsService } from './contacts/contacts.service';
+import { migrate, openDatabase } from './db/database';
+import type { DataSource } from 'typeorm';
+import { createApp, type PbxStatus } from './http/app';
+import { createLogger, type Logger } from './logger';
+import { createAuthService } from './users/auth.service';
+import { ensureFirstAdmin, resolveSessionSecret } from './users/bootstrap';
+import { createExtensionDirectory } from './users/extension-directory';
+import { createUsersService } from './users/users.service';
+
+/** The package version, found from the source (src/) or the compiled (dist/src/) location. */
+function packageVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    const file = path.join(__dirname, rel);
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return '0.0.0';
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** the first admin's one-time password when this start created it */
+  firstAdminPassword: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: config → logger → database → repositories → services → call capture →
+ * HTTP. Nothing else creates singletons or listens.
+ */
+export interface WireOptions {
+  logger: Logger;
+  defaultCountry: Config['defaultCountry'];
+  sessionSecret: string;
+  trustProxy?: boolean;
+  webDir?: string;
+  pbxStatus?: () => PbxStatus;
+}
+
+/** Repositories, services and the HTTP app on an open database (tests call this too). */
+export function wire(ds: DataSource, o: WireOptions) {
+  const { logger } = o;
+  const audit = createAuditService(ds);
+  const directory = createExtensionDirectory(ds);
+  const bus = createCallBus();
+  const users = createUsersService({ ds, directory, audit });
+  const auth = createAuthService({ ds, sessionSecret: o.sessionSecret, audit });
+  const contacts = createContactsService({ ds, defaultCountry: o.defaultCountry });
+  const callsRepo = createCallsRepository(ds);
+  const calls = createCallsService({ ds, calls: callsRepo, defaultCountry: o.defaultCountry, publish: bus.publish });
+  const outcomes = createOutcomesService(ds);
+  const app = createApp({
+    logger,
+    ds,
+    auth,
+    users,
+    contacts,
+    calls,
+    outcomes,
+    audit,
+    pbxStatus: o.pbxStatus ?? (() => ({ mode: 'disabled', status: 'disabled' })),
+    trustProxy: o.trustProxy,
+    webDir: o.webDir,
+    version: packageVersion(),
+  });
+  return { audit, directory, bus, users, auth, contacts, callsRepo, calls, outcomes, app };
+}
+
+/**
+ * The composition root: config → logger → database → repositories → services → call capture →
+ * HTTP. Nothing else creates singletons or listens.
+ */
+export async function start(config: Config, logger: Logger): Promise<RunningServer> {
+  const db = await openDatabase(config, logger, 'server');
+  const { ds } = db;
+  await migrate(ds, logger);
+  const parts = wire(ds, {
+    logger,
+    defaultCountry: config.defaultCountry,
+    sessionSecret: resolveSessionSecret(config.sessionSecret, config.dataDir),
+    trustProxy: config.http.trustProxy,
+    webDir: path.join(__dirname, '..', 'web'),
+  });
+  const { app } = parts;
+  await parts.directory.reload();
+  const firstAdminPassword = await ensureFirstAdmin(parts.users, logger);
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const shownHost = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  const url = `http://${shownHost}:${port}`;
+  logger.info({ url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined }, 'calltrack listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    firstAdminPassword,
+    close: () =>
+      (closing ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await db.close();
+        logger.info('calltrack stopped');
+      })()),
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  let running: RunningServer;
+  try {
+    running = await start(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'calltrack failed to start');
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,99 @@
+import crypto from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import request from 'supertest';
+import type { CallDraft } from '../../src/calls/call-record';
+import type { wire } from '../../src/main';
+import type { Role } from '../../src/users/user.entity';
+
+const unique = () => crypto.randomBytes(5).toString('hex');
+let extensionCounter = 0;
+
+/** Per-test data through the real services; every name and number is unique to the test. */
+export class Factories {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly parts: ReturnType<typeof wire>,
+  ) {}
+
+  /** A free extension number, unique across parallel test workers. */
+  extension(): string {
+    extensionCounter += 1;
+    return String(100000 + ((process.pid * 7919 + extensionCounter * 104729) % 899999)).slice(0, 6);
+  }
+
+  async user(role: Role = 'manager', extensions: string[] = []) {
+    const password = `pw-${unique()}-secret`;
+    const email = `${role}-${unique()}@example.test`;
+    const user = await this.parts.users.create(null, { email, name: `${role} ${unique()}`, password, role, extensions });
+    return { ...user, password };
+  }
+
+  /** A user and a supertest agent logged in as them. */
+  async login(role: Role = 'manager', extensions: string[] = []) {
+    const user = await this.user(role, extensions);
+    const agent = request.agent(this.parts.app);
+    const res = await agent.post('/api/auth/login').send({ email: user.email, password: user.password });
+    if (res.status !== 200) throw new Error(`login failed: ${res.status}`);
+    return { user, agent };
+  }
+
+  /** A random valid Ukrainian mobile number in E.164. */
+  phone(): string {
+    return `+38050${String(crypto.randomInt(0, 10_000_000)).padStart(7, '0')}`;
+  }
+
+  async contact(fields: { firstName?: string; ownerId?: string | null; organizationId?: string | null; phones?: string[] } = {}) {
+    const owner = { userId: fields.ownerId ?? crypto.randomUUID(), role: 'admin' as const, email: '', name: '', locale: 'uk' as const, via: 'session' as const };
+    return this.parts.contacts.createContact(owner, {
+      firstName: fields.firstName ?? `Contact ${unique()}`,
+      ownerId: fields.ownerId ?? null,
+      organizationId: fields.organizationId ?? null,
+      phones: (fields.phones ?? []).map((number) => ({ number })),
+    });
+  }
+
+  async organization(fields: { name?: string; phones?: string[] } = {}) {
+    return this.parts.contacts.createOrganization({ name: fields.name ?? `Org ${unique()}`, phones: (fields.phones ?? []).map((number) => ({ number })) });
+  }
+
+  /** A finished call record stored directly (the capture pipeline is tested on its own). */
+  async call(fields: Partial<CallDraft> & { agentUserId?: string | null; contactId?: string | null; legUsers?: (string | null)[] } = {}) {
+    const startedAt = fields.startedAt ?? new Date(Date.now() - crypto.randomInt(0, 86_400_000));
+    const answeredAt = fields.answeredAt !== undefined ? fields.answeredAt : new Date(startedAt.getTime() + 3000);
+    const endedAt = fields.endedAt !== undefined ? fields.endedAt : new Date(startedAt.getTime() + 60_000);
+    const legs = fields.legs ?? (fields.agentExtension ? [{ extension: fields.agentExtension, ringingAt: startedAt, answeredAt, endedAt, result: 'answered' as const }] : []);
+    const [row] = await this.ds.query(
+      `INSERT INTO calls (pbx_call_id, direction, state, disposition, missed, external_number, external_number_raw,
+                          tracking_number, started_at, answered_at, ended_at, agent_extension, agent_user_id, hangup_by,
+                          end_reason, contact_id, contact_match)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING id`,
+      [
+        fields.pbxCallId ?? `${Date.now() / 1000}.${unique()}`,
+        fields.direction ?? 'inbound',
+        fields.state ?? 'ended',
+        fields.disposition !== undefined ? fields.disposition : answeredAt ? 'answered' : 'no-answer',
+        fields.missed ?? (!answeredAt && (fields.direction ?? 'inbound') === 'inbound'),
+        fields.externalNumber !== undefined ? fields.externalNumber : this.phone(),
+        fields.externalNumberRaw ?? null,
+        fields.trackingNumber ?? null,
+        startedAt,
+        answeredAt,
+        endedAt,
+        fields.agentExtension ?? null,
+        fields.agentUserId ?? null,
+        fields.hangupBy ?? null,
+        fields.endReason ?? 'normal',
+        fields.contactId ?? null,
+        fields.contactId ? 'matched' : 'none',
+      ],
+    );
+    const id = (row as { id: string }).id;
+    for (const [seq, leg] of legs.entries()) {
+      await this.ds.query(
+        `INSERT INTO call_legs (call_id, seq, extension, user_id, ringing_at, answered_at, ended_at, result) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+        [id, seq, leg.extension, fields.legUsers?.[seq] ?? fields.agentUserId ?? null, leg.ringingAt, leg.answeredAt, leg.endedAt, leg.result],
+      );
+    }
+    return id;
+  }
+}
