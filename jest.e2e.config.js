@@ -1,7 +1,10 @@
-/** Browser (headless Debian chromium via playwright-core) and multi-node tests. */
+/** Browser (headless Debian chromium via playwright-core) and multi-node tests; no database setup. */
 module.exports = {
-  ...require('./jest.config'),
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
   testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  setupFiles: ['reflect-metadata'],
   maxWorkers: 1,
-  testTimeout: 120000,
+  testTimeout: 180000,
 };

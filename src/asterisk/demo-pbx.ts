@@ -642,6 +642,8 @@ export interface RewrittenTranscript {
   ids: ReadonlyMap<string, string>;
   /** Old channel-name suffix (`0000000a`) → new. */
   channelSuffixes: ReadonlyMap<string, string>;
+  /** Old bridge UUID → new (first 8 hex digits replaced by the counter). */
+  bridgeIds: ReadonlyMap<string, string>;
   /** The `idBase` for the next rewrite so that no id repeats. */
   nextIdBase: number;
 }
@@ -655,6 +657,8 @@ const EMBEDDED_ID = /"\w*(?:uniqueid|linkedid)"\s*:\s*"(\d+\.\d+)"|-(\d+\.\d+)\.
 const ID_TOKEN = /(?<![\d.])\d+\.\d+(?!\d)/g;
 /** A channel name `Tech/resource-0000000a` (the suffix is Asterisk's hex channel counter). */
 const CHANNEL_NAME = /\b([A-Za-z][A-Za-z0-9]*\/[^\s/,;"'|()<>]+?-)([0-9a-f]{8})(?![0-9a-f])/g;
+/** A UUID (bridge ids: BridgeUniqueid, BridgeId, CEL Extra bridge_id). */
+const UUID = /\b[0-9a-f]{8}(-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/g;
 /** Headers holding epoch seconds (`1795715954.585051`). */
 const EPOCH_HEADERS = new Set(['Timestamp', 'SentNTP']);
 /** A whole value that is a date: `2026-11-26 17:59:14`, `2026-11-26T17:59:10.240+0000`. */
@@ -693,8 +697,9 @@ function shiftDate(match: RegExpExecArray, shiftSeconds: number): string {
 }
 
 /**
- * Pure: a copy of `frames` with fresh uniqueids/linkedids and channel-name suffixes (everywhere
- * they occur, including recording file names, CEL `Extra` JSON, `BRIDGEPEER` values) and every time
+ * Pure: a copy of `frames` with fresh uniqueids/linkedids, channel-name suffixes and bridge UUIDs
+ * (everywhere they occur, including recording file names, CEL `Extra` JSON, `BRIDGEPEER` values), so
+ * that replays running side by side never collide, and every time
  * moved by `timeShiftSeconds`. Keys, line order and all other bytes are kept. Deterministic: the
  * same input gives the same output.
  */
@@ -707,6 +712,8 @@ export function rewriteTranscript(frames: readonly TranscriptFrame[], options: R
   // Pass 1: which ids and channel suffixes occur, in order of first appearance.
   const ids = new Map<string, string>();
   const suffixes = new Map<string, string>();
+  const uuids = new Map<string, string>();
+  const counterHex = (k: number) => (idBase + k).toString(16).padStart(8, '0');
   const addId = (id: string) => {
     if (ids.has(id)) return;
     const seconds = Math.floor((Number(id.split('.')[0]) * 1e6 + shiftMicros) / 1e6);
@@ -719,7 +726,10 @@ export function rewriteTranscript(frames: readonly TranscriptFrame[], options: R
       if (EPOCH_HEADERS.has(key)) continue;
       for (const m of value.matchAll(CHANNEL_NAME)) {
         const suffix = m[2]!;
-        if (!suffixes.has(suffix)) suffixes.set(suffix, (idBase + suffixes.size).toString(16).padStart(8, '0'));
+        if (!suffixes.has(suffix)) suffixes.set(suffix, counterHex(suffixes.size));
+      }
+      for (const m of value.matchAll(UUID)) {
+        if (!uuids.has(m[0])) uuids.set(m[0], counterHex(uuids.size) + m[1]!);
       }
     }
   }
@@ -731,6 +741,7 @@ export function rewriteTranscript(frames: readonly TranscriptFrame[], options: R
     if (date) return shiftDate(date, timeShiftSeconds);
     return value
       .replace(ID_TOKEN, (token) => ids.get(token) ?? token)
+      .replace(UUID, (uuid) => uuids.get(uuid) ?? uuid)
       .replace(CHANNEL_NAME, (whole, prefix: string, suffix: string) => {
         const next = suffixes.get(suffix);
         return next === undefined ? whole : prefix + next;
@@ -750,7 +761,8 @@ export function rewriteTranscript(frames: readonly TranscriptFrame[], options: R
     frames: rewritten,
     ids,
     channelSuffixes: suffixes,
-    nextIdBase: idBase + Math.max(ids.size, suffixes.size),
+    bridgeIds: uuids,
+    nextIdBase: idBase + Math.max(ids.size, suffixes.size, uuids.size),
   };
 }
 

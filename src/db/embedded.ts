@@ -43,7 +43,7 @@ function acquireLock(dataDir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(fs.readFileSync(lockPath, 'utf8').trim());
       if (Number.isInteger(holder) && holder !== process.pid && pidAlive(holder)) {
-        throw new Error(`The embedded database in ${dataDir} is open in another process (pid ${holder})`);
+        throw new Error(`The embedded database in ${dataDir} is open in another process (pid ${holder})`, { cause: err });
       }
       fs.rmSync(lockPath, { force: true }); // stale lock of a process that died
     }

@@ -116,7 +116,10 @@ export function parseAsteriskConf(text: string): ConfFile {
     if (directive) {
       directives.push({
         directive: directive[1] as ConfDirective['directive'],
-        argument: directive[2]!.trim().replace(/^"(.*)"$/, '$1').replace(/^<(.*)>$/, '$1'),
+        argument: directive[2]!
+          .trim()
+          .replace(/^"(.*)"$/, '$1')
+          .replace(/^<(.*)>$/, '$1'),
         line: lineNumber,
       });
       return;
@@ -192,14 +195,18 @@ export function effectiveEntries(conf: ConfFile, section: ConfSection, seen: Set
 
 /** The one non-template section called `name` (plus its `(+)` additions); `type` picks among same-named sections (pjsip.conf). */
 export function section(conf: ConfFile, name: string, type?: string): ConfEntry[] {
-  const candidates = sectionsNamed(conf, name)
-    .map((s) => ({ s, entries: effectiveEntries(conf, s) }))
-    .filter(({ entries }) => type === undefined || lastValue(entries, 'type') === type);
-  const [first, ...rest] = candidates;
-  if (!first) throw new Error(`no section [${name}]${type ? ` of type ${type}` : ''}`);
-  const additions = rest.filter(({ s }) => s.isAddition);
-  if (rest.length !== additions.length) throw new Error(`several sections [${name}]${type ? ` of type ${type}` : ''}`);
-  return [...first.entries, ...additions.flatMap(({ s }) => s.entries)];
+  // A (+) section adds to the most recent earlier section of the same name.
+  const objects: ConfEntry[][] = [];
+  for (const s of sectionsNamed(conf, name)) {
+    const last = objects[objects.length - 1];
+    if (s.isAddition && last) last.push(...effectiveEntries(conf, s));
+    else objects.push(effectiveEntries(conf, s));
+  }
+  const matching = objects.filter((entries) => type === undefined || lastValue(entries, 'type') === type);
+  const what = `[${name}]${type ? ` of type ${type}` : ''}`;
+  if (matching.length === 0) throw new Error(`no section ${what}`);
+  if (matching.length > 1) throw new Error(`several sections ${what}`);
+  return matching[0]!;
 }
 
 /** Like ast_variable_retrieve: the last value of `key` (case-insensitive), or undefined. */

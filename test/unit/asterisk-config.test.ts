@@ -154,7 +154,17 @@ describe('asterisk-config/', () => {
   it('every .conf file parses', () => {
     const files = readdirSync(ASTERISK_CONFIG_DIR).filter((f) => f.endsWith('.conf'));
     expect(files.sort()).toEqual(
-      ['ari.conf', 'cdr.conf', 'cdr_manager.conf', 'cel.conf', 'extensions.conf', 'http.conf', 'manager.conf', 'pjsip.conf', 'queues.conf'].sort(),
+      [
+        'ari.conf',
+        'cdr.conf',
+        'cdr_manager.conf',
+        'cel.conf',
+        'extensions.conf',
+        'http.conf',
+        'manager.conf',
+        'pjsip.conf',
+        'queues.conf',
+      ].sort(),
     );
     for (const f of files) expect(() => loadShippedConf(f)).not.toThrow();
   });
@@ -339,7 +349,9 @@ describe('extensions.conf', () => {
 
   it('records every outbound call, and every outbound pattern leads to the trunk context', () => {
     expectRecordedBefore('outbound-carrier', '_[+0-9]X.', 'Dial');
-    expect(extensionSteps(conf, 'outbound-carrier', '_[+0-9]X.').at(-1)?.args).toMatch(/^PJSIP\/\$\{CALLTRACK_NUMBER\}@\$\{CALLTRACK_TRUNK\},/);
+    expect(extensionSteps(conf, 'outbound-carrier', '_[+0-9]X.').at(-1)?.args).toMatch(
+      /^PJSIP\/\$\{CALLTRACK_NUMBER\}@\$\{CALLTRACK_TRUNK\},/,
+    );
     for (const pattern of ['_0X.', '_+X.', '_380X.']) {
       expect(extensionSteps(conf, 'from-internal', pattern)).toEqual([
         expect.objectContaining({ app: 'Goto', args: 'outbound-carrier,${EXTEN},1' }),
