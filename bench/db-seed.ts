@@ -143,6 +143,8 @@ export async function seed(client: Client, size: SeedSize, passwordHash: string,
   const chunk = 500_000;
   const ranges: [number, number][] = [];
   for (let from = 1; from <= N; from += chunk) ranges.push([from, Math.min(N, from + chunk - 1)]);
+  // (OFFSET 0 keeps each level from being flattened into the next, which would evaluate every
+  // derived expression again at each use)
   const source = (from: number, to: number) => `
     SELECT d.*,
            CASE WHEN open THEN NULL WHEN direction = 'internal' THEN 'answered'
@@ -162,8 +164,9 @@ export async function seed(client: Client, size: SeedSize, passwordHash: string,
                            3 + ${h('g', 7, 25)} AS ring,
                            10 + ${h('g', 8, 600)} AS talk,
                            ${h('g', 9, 48)} AS bt
-                      FROM generate_series(${from}::bigint, ${to}::bigint) g) r,
-                   LATERAL (SELECT 1 + ((CASE WHEN a = ${RARE_MANAGER} THEN 0 ELSE a END + bt) % 49) AS b) bb) d`;
+                      FROM generate_series(${from}::bigint, ${to}::bigint) g OFFSET 0) r,
+                   LATERAL (SELECT 1 + ((CASE WHEN a = ${RARE_MANAGER} THEN 0 ELSE a END + bt) % 49) AS b) bb OFFSET 0) d
+     OFFSET 0`;
   const contactK = `(1 + k % ${C})`;
   const callSql = (from: number, to: number) => `
     INSERT INTO calls (id, pbx_call_id, direction, state, disposition, missed, external_number, external_number_raw,
@@ -193,7 +196,7 @@ export async function seed(client: Client, size: SeedSize, passwordHash: string,
                    CASE WHEN direction = 'internal' THEN NULL
                         WHEN matched THEN ${e164Sql(contactK)}
                         ELSE ${e164Sql(`${PHONE.unknownCaller} + k % 100000000`)} END AS ext
-              FROM (${source(from, to)}) s) c`;
+              FROM (${source(from, to)}) s OFFSET 0) c`;
   // Legs: inbound rings the agent and a colleague, outbound is the agent alone, internal is the
   // caller and the callee.
   const legSql = (from: number, to: number) => `

@@ -130,7 +130,7 @@ export class InitialSchema1795716000000 implements MigrationInterface {
       CREATE TABLE calls (
         id uuid NOT NULL DEFAULT gen_random_uuid(),
         pbx_call_id text NOT NULL,
-        version integer NOT NULL DEFAULT 1,
+        version bigint NOT NULL DEFAULT 1,
         direction text NOT NULL,
         state text NOT NULL,
         disposition text,

@@ -1,14 +1,22 @@
 import 'reflect-metadata';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createAuditService } from './audit/audit.service';
+import { createAmiClient } from './asterisk/ami.client';
+import { loadDemoScenarios, startDemoLoop, startDemoPbx } from './asterisk/demo-pbx';
+import { createPbxLink } from './asterisk/pbx-link';
 import { createCallBus } from './calls/call-bus';
+import { createCallCapture, type CallCapture } from './calls/call-capture';
+import { createCallStore } from './calls/call-store';
 import { createCallsRepository } from './calls/calls.repository';
 import { createCallsService } from './calls/calls.service';
 import { createOutcomesService } from './calls/outcomes.service';
 import { ConfigError, loadConfig, type Config } from './config';
+import { matchNumber } from './contacts/contact-matcher';
 import { createContactsService } from './contacts/contacts.service';
+import { seedDemo } from './demo/demo-seed';
 import { migrate, openDatabase } from './db/database';
 import type { DataSource } from 'typeorm';
 import { createApp, type PbxStatus } from './http/app';
@@ -58,7 +66,16 @@ export function wire(ds: DataSource, o: WireOptions) {
   const auth = createAuthService({ ds, sessionSecret: o.sessionSecret, audit });
   const contacts = createContactsService({ ds, defaultCountry: o.defaultCountry });
   const callsRepo = createCallsRepository(ds);
-  const calls = createCallsService({ ds, calls: callsRepo, defaultCountry: o.defaultCountry, publish: bus.publish });
+  const store = createCallStore({ ds, logger, onApplied: (applied) => capture.onApplied(applied) });
+  const capture = createCallCapture({
+    store,
+    directory,
+    match: (e164) => matchNumber(ds, e164),
+    publish: bus.publish,
+    logger,
+    defaultCountry: o.defaultCountry,
+  });
+  const calls = createCallsService({ ds, calls: callsRepo, defaultCountry: o.defaultCountry, publish: bus.publish, live: capture });
   const outcomes = createOutcomesService(ds);
   const app = createApp({
     logger,
@@ -74,7 +91,7 @@ export function wire(ds: DataSource, o: WireOptions) {
     webDir: o.webDir,
     version: packageVersion(),
   });
-  return { audit, directory, bus, users, auth, contacts, callsRepo, calls, outcomes, app };
+  return { audit, directory, bus, users, auth, contacts, callsRepo, store, capture, calls, outcomes, app };
 }
 
 /**
@@ -85,8 +102,10 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
   const db = await openDatabase(config, logger, 'server');
   const { ds } = db;
   await migrate(ds, logger);
+  let pbxStatus: () => PbxStatus = () => ({ mode: 'disabled', status: 'disabled' });
   const parts = wire(ds, {
     logger,
+    pbxStatus: () => pbxStatus(),
     defaultCountry: config.defaultCountry,
     sessionSecret: resolveSessionSecret(config.sessionSecret, config.dataDir),
     trustProxy: config.http.trustProxy,
@@ -95,6 +114,15 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
   const { app } = parts;
   await parts.directory.reload();
   const firstAdminPassword = await ensureFirstAdmin(parts.users, logger);
+  if (!config.ami && firstAdminPassword) {
+    await seedDemo({ users: parts.users, contacts: parts.contacts, logger });
+    await parts.directory.reload();
+  }
+  const pbx = await startPbx(config, logger, parts.capture);
+  pbxStatus = pbx.link.status;
+  // extensions added by another process (CLI, a second node) apply within seconds
+  const directoryTimer = setInterval(() => void parts.directory.reload().catch((err: unknown) => logger.warn({ err }, 'extension reload failed')), 10_000);
+  directoryTimer.unref();
 
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -114,11 +142,46 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
     firstAdminPassword,
     close: () =>
       (closing ??= (async () => {
+        clearInterval(directoryTimer);
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await pbx.stop();
+        await parts.store.flush().catch((err: unknown) => logger.error({ err }, 'could not write the last call changes'));
+        await parts.store.close();
         await db.close();
         logger.info('calltrack stopped');
       })()),
+  };
+}
+
+/**
+ * The PBX link: the configured Asterisk, or (no AMI_HOST) the demo PBX — a real AMI server on
+ * loopback replaying recorded calls — through exactly the same client and pipeline.
+ */
+async function startPbx(config: Config, logger: Logger, capture: CallCapture) {
+  const staleAfterMs = config.staleCallSeconds * 1000;
+  if (config.ami) {
+    const client = createAmiClient({ ...config.ami, logger: logger.child({ component: 'ami' }) });
+    const link = createPbxLink({ client, capture, logger, mode: 'asterisk', staleAfterMs });
+    link.start();
+    logger.info({ host: config.ami.host, port: config.ami.port, username: config.ami.username }, 'listening to Asterisk over AMI');
+    return { demo: false, link, stop: () => link.stop() };
+  }
+  const secret = crypto.randomBytes(16).toString('hex');
+  const demoPbx = await startDemoPbx({ port: 0, username: 'calltrack-demo', secret, logger: logger.child({ component: 'demo-pbx' }) });
+  const loop = startDemoLoop(demoPbx, { scenarios: await loadDemoScenarios(), speed: 1, gapMs: 6000, logger });
+  const client = createAmiClient({ ...demoPbx.address(), username: 'calltrack-demo', secret, logger: logger.child({ component: 'ami' }) });
+  const link = createPbxLink({ client, capture, logger, mode: 'demo', staleAfterMs });
+  link.start();
+  logger.warn('DEMO MODE: AMI_HOST is not set, so calls come from the built-in demo PBX replaying recorded calls. Set AMI_HOST to listen to your Asterisk.');
+  return {
+    demo: true,
+    link,
+    async stop() {
+      await loop.stop();
+      await link.stop();
+      await demoPbx.close();
+    },
   };
 }
 

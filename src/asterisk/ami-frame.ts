@@ -38,106 +38,130 @@ const GREETING = 'Asterisk Call Manager';
  * message without its terminating blank line is parsed as if it had one (the client would wait for
  * more bytes). A greeting alone gives `{}`.
  *
- * Deliberate difference from the client: the result has no prototype, so keys such as
- * `constructor` or `__proto__` are plain data (the client, using `key in item`, turns
- * `Constructor: x` into `[Function Object, 'x']`).
+ * Deliberate difference from the client: keys such as `constructor` or `__proto__` are plain
+ * own data (the client, using `key in item`, turns `Constructor: x` into
+ * `[Function Object, 'x']`, and drops `__proto__`).
  */
 export function parseAmiFrame(raw: string): AmiFrame {
   const text = typeof raw === 'string' ? raw : String(raw);
-  const item: AmiFrame = Object.create(null) as AmiFrame;
-  let pos = 0;
   const end = text.length;
-  let first = true;
-  let follows = 0;
-  const followLines: string[] = [];
-  let any = false;
+  let pos = 0;
+  // The client drops the greeting line at the start of a message.
+  if (text.startsWith(GREETING)) {
+    const nl = text.indexOf('\n');
+    if (nl === -1) return {};
+    pos = nl + 1;
+  }
+  if (isFollowsStart(text, pos)) return parseFollows(text, pos);
 
-  while (pos <= end) {
+  const item: AmiFrame = {};
+  let any = false;
+  while (pos < end) {
     let nl = text.indexOf('\n', pos);
-    const atEnd = nl === -1;
-    if (atEnd) nl = end;
+    if (nl === -1) nl = end;
     let lineEnd = nl;
     if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13 /* \r */) lineEnd--;
-    const line = text.slice(pos, lineEnd);
-    pos = nl + 1;
-
-    if (first && !any && follows === 0 && line.startsWith(GREETING)) {
-      // The client ignores the greeting line.
-      if (atEnd) break;
-      continue;
-    }
-    first = false;
-
-    if (follows === 0 && !any && line.slice(0, 9).toLowerCase() === 'response:' && line.toLowerCase().includes('follow')) {
-      follows = 1;
-      followLines.push(line);
-      if (atEnd) break;
-      continue;
-    }
-    if (follows > 0) {
-      if (follows === 1 && (line === '--END COMMAND--' || line === '--END SMS EVENT--')) {
-        follows = 2;
-        followLines.push(line);
-      } else if (follows > 1 && line.length === 0) {
-        break;
-      } else {
-        followLines.push(line);
-      }
-      if (atEnd) break;
-      continue;
-    }
-
-    if (line.length === 0) {
+    if (lineEnd === pos) {
+      // A blank line ends the message (blank lines before it are skipped, as the client does).
       if (any) break;
-      if (atEnd) break;
+      pos = nl + 1;
       continue;
     }
     any = true;
-    addLine(item, line);
-    if (atEnd) break;
+    const sep = text.indexOf(': ', pos);
+    let key: string;
+    let value: string;
+    if (sep === -1 || sep >= lineEnd) {
+      key = normalizeKey(text.slice(pos, lineEnd));
+      value = '';
+    } else {
+      key = normalizeKey(text.slice(pos, sep));
+      value = text.slice(sep + 2, lineEnd);
+    }
+    addField(item, key, value);
+    pos = nl + 1;
   }
-
-  if (follows > 0) {
-    const out: AmiFrame = Object.create(null) as AmiFrame;
-    if (follows > 1) followLines.pop();
-    const content = followLines.join('\n');
-    out.response = 'follows';
-    out.content = content;
-    const m = /actionid: ([^\r\n]+)/i.exec(content);
-    if (m?.[1] !== undefined) out.actionid = m[1];
-    return out;
-  }
-
   const ev = item.event;
-  if (ev !== undefined) {
+  if (ev !== undefined && typeof ev !== 'string') {
     // ManagerEvent: the event name is always one string.
-    if (Array.isArray(ev)) item.event = String(ev[0]);
-    else if (typeof ev !== 'string') item.event = String(ev);
+    item.event = Array.isArray(ev) ? String(ev[0]) : String(ev);
   }
   return item;
 }
 
-function addLine(item: AmiFrame, line: string): void {
-  const sep = line.indexOf(': ');
-  const rawKey = sep === -1 ? line : line.slice(0, sep);
-  const value = sep === -1 ? '' : line.slice(sep + 2);
-  const key = rawKey.trim().toLowerCase();
+const keyCache = new Map<string, string>();
 
+/** The client's key: trimmed, lowercased (cached: AMI uses a few hundred distinct keys). */
+function normalizeKey(rawKey: string): string {
+  let key = keyCache.get(rawKey);
+  if (key === undefined) {
+    key = rawKey.trim().toLowerCase();
+    if (keyCache.size < 4096 && rawKey.length <= 64) keyCache.set(rawKey, key);
+  }
+  return key;
+}
+
+function isFollowsStart(text: string, pos: number): boolean {
+  if (text.slice(pos, pos + 9).toLowerCase() !== 'response:') return false;
+  let nl = text.indexOf('\n', pos);
+  if (nl === -1) nl = text.length;
+  return text.slice(pos, nl).toLowerCase().includes('follow');
+}
+
+/** `Response: Follows` … `--END COMMAND--`: kept raw, as the client does. */
+function parseFollows(text: string, start: number): AmiFrame {
+  const lines: string[] = [];
+  let follows = 1;
+  let pos = start;
+  let terminated = false;
+  while (pos <= text.length) {
+    let nl = text.indexOf('\n', pos);
+    const last = nl === -1;
+    if (last) nl = text.length;
+    let lineEnd = nl;
+    if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+    const line = text.slice(pos, lineEnd);
+    pos = nl + 1;
+    if (line === '--END COMMAND--' || line === '--END SMS EVENT--') {
+      follows = 2;
+      lines.push(line);
+    } else if (follows > 1 && line.length === 0) {
+      terminated = true;
+      break;
+    } else if (!(last && line.length === 0)) {
+      lines.push(line);
+    }
+    if (last) break;
+  }
+  if (terminated || follows > 1) lines.pop();
+  const content = lines.join('\n');
+  const out: AmiFrame = { response: 'follows', content };
+  const m = /actionid: ([^\r\n]+)/i.exec(content);
+  if (m?.[1] !== undefined) out.actionid = m[1];
+  return out;
+}
+
+function addField(item: AmiFrame, key: string, value: string): void {
   if (key === 'variable' || key === 'chanvariable') {
-    let vars = item[key];
+    let vars = Object.hasOwn(item, key) ? item[key] : undefined;
     if (typeof vars !== 'object' || vars === null || Array.isArray(vars)) {
-      vars = Object.create(null) as AmiVariables;
-      item[key] = vars;
+      vars = {};
+      setOwn(item, key, vars);
     }
     const eq = value.indexOf('=');
-    if (eq === -1) (vars as AmiVariables)[value] = '';
-    else (vars as AmiVariables)[value.slice(0, eq)] = value.slice(eq + 1);
+    if (eq === -1) setOwn(vars as AmiVariables, value, '');
+    else setOwn(vars as AmiVariables, value.slice(0, eq), value.slice(eq + 1));
     return;
   }
-
-  const prev = item[key];
-  if (prev === undefined) item[key] = value;
+  const prev = Object.hasOwn(item, key) ? item[key] : undefined;
+  if (prev === undefined) setOwn(item, key, value);
   else if (Array.isArray(prev)) prev.push(value);
   else if (typeof prev === 'string') item[key] = [prev, value];
-  else item[key] = value;
+  else setOwn(item, key, value);
+}
+
+/** An own data property even for `__proto__` / `constructor` (no prototype games). */
+function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
 }

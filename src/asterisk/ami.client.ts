@@ -2,15 +2,17 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import AsteriskManager from 'asterisk-manager';
 import type { Logger } from '../logger';
+import type { AmiFrame } from './ami-frame';
 
 /**
  * The AMI link: asterisk-manager 0.2.0 for the wire protocol (banner, Login, frame parsing, ActionID
  * routing), with everything it gets wrong owned here (see ../../../shared/LIBRARIES.md):
  *
  * - Reconnect: its keepConnected() is never used. Every connection attempt gets a fresh Manager
- *   instance (the library keeps its half-parsed input buffer and "authenticated" flag across
- *   reconnects of one instance), and we reconnect forever with capped, fully jittered exponential
- *   backoff.
+ *   instance (one instance keeps its half-parsed input across connections, so a frame cut by a
+ *   dropped link would be glued to the first frame of the next one, and stays "authenticated"
+ *   after a close, writing actions into the dead socket), and we reconnect forever with capped,
+ *   fully jittered exponential backoff.
  * - Dropping a link: the library's disconnect() only end()s the socket, which never closes against
  *   a half-open peer. We capture the socket it creates (node:diagnostics_channel
  *   `net.client.socket`, published synchronously inside net.createConnection) and destroy() it.
@@ -30,12 +32,6 @@ import type { Logger } from '../logger';
  * CoreShowChannel items belong to the resync that asked for them, not to the live stream), nor
  * frames that are neither event nor response (garbage on the wire: debug-logged and dropped).
  */
-
-/**
- * A frame as asterisk-manager emits it. Local alias until `AmiFrame` from './ami-frame' (written in
- * parallel, same shape) can be imported instead.
- */
-type AmiFrame = Record<string, unknown>;
 
 export type AmiStatus = 'connecting' | 'connected' | 'disconnected' | 'disabled';
 
@@ -144,11 +140,7 @@ export interface AmiClient {
 }
 
 /** Full jitter: uniform in [0, min(capMs, baseMs · 2^attempt)). Pure. */
-export function backoffDelay(
-  attempt: number,
-  options: { baseMs: number; capMs: number },
-  random: () => number = Math.random,
-): number {
+export function backoffDelay(attempt: number, options: { baseMs: number; capMs: number }, random: () => number = Math.random): number {
   const ceiling = Math.min(options.capMs, options.baseMs * 2 ** Math.min(Math.max(attempt, 0), 30));
   return Math.floor(random() * ceiling);
 }
@@ -161,7 +153,6 @@ const SOCKET_CHANNEL = 'net.client.socket';
 type Manager = AsteriskManager.Manager;
 
 interface Connection {
-  readonly generation: number;
   readonly manager: Manager;
   socket: Socket | undefined;
   loggedIn: boolean;
@@ -245,7 +236,6 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
   let lastError: string | null = null;
   let logins = 0;
   let attempt = 0;
-  let generation = 0;
   let actionSeq = 0;
   let connection: Connection | null = null;
   let reconnectTimer: NodeJS.Timeout | undefined;
@@ -275,7 +265,6 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
     if (!running) return;
     const manager = AsteriskManager(undefined, host, username, secret, true);
     const c: Connection = {
-      generation: ++generation,
       manager,
       socket: undefined,
       loggedIn: false,
@@ -293,13 +282,15 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
     };
     on('managerevent', (frame: AmiFrame) => onEvent(c, frame));
     on('asterisk', (frame: AmiFrame) => onUnknownFrame(frame));
+    let socketError: string | undefined;
     on('error', (err: Error) => {
-      lastError = `${c.loggedIn ? 'AMI link error' : 'AMI connection failed'}: ${err.message}`;
-      log.warn({ err: err.message }, lastError);
+      socketError = err.message;
+      if (!c.loggedIn) lastError = `AMI connection failed: ${err.message}`;
+      log.warn({ err: err.message }, c.loggedIn ? 'AMI socket error' : 'AMI connection failed');
     });
     on('close', () => {
       if (!c.loggedIn && !c.closed) lastError ??= 'AMI connection closed by the PBX before login';
-      drop(c, 'connection closed by the PBX');
+      drop(c, socketError ? `socket error: ${socketError}` : 'connection closed by the PBX');
     });
 
     log.debug({ attempt }, 'AMI connecting');
@@ -309,10 +300,17 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
     diagnosticsChannel.subscribe(SOCKET_CHANNEL, capture);
     try {
       manager.connect(port, host, () => onTcpConnected(c));
+    } catch (err) {
+      // net.createConnection throws synchronously on an invalid port or host option.
+      lastError = `AMI connection failed: ${(err as Error).message}`;
+      log.error({ err: (err as Error).message }, lastError);
+      drop(c, 'connection failed');
+      return;
     } finally {
       diagnosticsChannel.unsubscribe(SOCKET_CHANNEL, capture);
     }
-    c.socket?.on('data', lineGuard(c));
+    if (c.socket) c.socket.on('data', lineGuard(c));
+    else log.warn('AMI socket not captured: a dropped link may linger half-open until TCP keepalive');
     c.loginTimer = timer(c, loginTimeoutMs, () => {
       lastError = `AMI connect/login got no answer within ${loginTimeoutMs} ms`;
       log.warn(lastError);
@@ -342,10 +340,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
       if (err) {
         const message = text(err, 'message') ?? 'login refused';
         lastError = `AMI login failed: ${message}`;
-        log.error(
-          { message },
-          `AMI login failed for user "${username}": ${message} (check AMI_USERNAME / AMI_SECRET and manager.conf)`,
-        );
+        log.error({ message }, `AMI login failed for user "${username}": ${message} (check AMI_USERNAME / AMI_SECRET and manager.conf)`);
         drop(c, 'login failed');
         return;
       }
@@ -446,10 +441,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
 
   function onUnknownFrame(frame: AmiFrame): void {
     const keys = Object.keys(frame);
-    log.debug(
-      { keys: keys.length, first: (keys[0] ?? '').slice(0, 80) },
-      'AMI frame that is neither event nor response ignored',
-    );
+    log.debug({ keys: keys.length, first: (keys[0] ?? '').slice(0, 80) }, 'AMI frame that is neither event nor response ignored');
   }
 
   // -- actions ------------------------------------------------------------------------------
@@ -507,7 +499,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
         connection: c,
         callback: (err, res) => {
           const frame = err ?? res;
-          if (frame) onResponse(p, frame);
+          if (frame) onResponse(p, frame as AmiFrame);
         },
         resolve,
         reject,
@@ -518,10 +510,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
       };
       pending.set(id, p);
       const timeoutMs = opts.timeoutMs ?? actionTimeoutMs;
-      p.timer = setTimeout(
-        () => settle(p, new AmiError('timeout', `AMI action ${name} got no answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      p.timer = setTimeout(() => settle(p, new AmiError('timeout', `AMI action ${name} got no answer within ${timeoutMs} ms`)), timeoutMs);
       const used = c.manager.action(message, p.callback);
       if (used !== id) {
         // Cannot happen with our unique ids (the library appends digits only on a clash).
@@ -576,8 +565,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
       const c = connection;
       if (c && !c.closed) {
         const socket = c.socket;
-        const closed =
-          socket && !socket.destroyed ? new Promise<void>((resolve) => socket.once('close', () => resolve())) : null;
+        const closed = socket && !socket.destroyed ? new Promise<void>((resolve) => socket.once('close', () => resolve())) : null;
         if (c.loggedIn) await logoff(c);
         drop(c, 'client stopped', false);
         await closed;

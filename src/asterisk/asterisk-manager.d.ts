@@ -46,13 +46,7 @@ declare module 'asterisk-manager' {
     }
   }
 
-  function AsteriskManager(
-    port?: number,
-    host?: string,
-    username?: string,
-    password?: string,
-    events?: boolean,
-  ): AsteriskManager.Manager;
+  function AsteriskManager(port?: number, host?: string, username?: string, password?: string, events?: boolean): AsteriskManager.Manager;
 
   export = AsteriskManager;
 }

@@ -59,9 +59,7 @@ export async function readTranscript(file: string): Promise<TranscriptFrame[]> {
 /** Every `<name>.jsonl` in `dir`, sorted by name. */
 export async function loadDemoScenarios(dir: string = DEMO_TRANSCRIPTS_DIR): Promise<DemoScenario[]> {
   const names = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort();
-  return Promise.all(
-    names.map(async (f) => ({ name: f.slice(0, -'.jsonl'.length), frames: await readTranscript(path.join(dir, f)) })),
-  );
+  return Promise.all(names.map(async (f) => ({ name: f.slice(0, -'.jsonl'.length), frames: await readTranscript(path.join(dir, f)) })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,6 +258,8 @@ export interface DemoPbxOptions {
   banner?: string;
   /** PBX uptime at start, in seconds (FullyBooted `Uptime`). Default 0. */
   uptimeSeconds?: number;
+  /** Send FullyBooted after each login, as a booted Asterisk does. Default true (false: still booting). */
+  fullyBooted?: boolean;
   logger?: Logger;
 }
 
@@ -390,9 +390,7 @@ export async function startDemoPbx(options: DemoPbxOptions): Promise<DemoPbx> {
     }
     switch (action) {
       case 'login': {
-        const ok =
-          (headers.username ?? '').toLowerCase() === options.username.toLowerCase() &&
-          headers.secret === options.secret;
+        const ok = (headers.username ?? '').toLowerCase() === options.username.toLowerCase() && headers.secret === options.secret;
         if (!ok) {
           log?.info({ session: session.id, username: headers.username }, 'AMI login refused');
           send(session, response('Error', actionId, [['Message', 'Authentication failed']]));
@@ -402,20 +400,27 @@ export async function startDemoPbx(options: DemoPbxOptions): Promise<DemoPbx> {
         session.loggedIn = true;
         log?.debug({ session: session.id }, 'AMI client logged in');
         send(session, response('Success', actionId, [['Message', 'Authentication accepted']]));
+        if (options.fullyBooted === false) return;
         const up = String(uptime());
-        send(
-          session,
-          `Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: ${up}\r\nLastReload: ${up}\r\nStatus: Fully Booted\r\n\r\n`,
-        );
+        send(session, `Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: ${up}\r\nLastReload: ${up}\r\nStatus: Fully Booted\r\n\r\n`);
         return;
       }
       case 'ping':
-        send(session, response('Success', actionId, [['Ping', 'Pong'], ['Timestamp', epochSeconds(Date.now())]]));
+        send(
+          session,
+          response('Success', actionId, [
+            ['Ping', 'Pong'],
+            ['Timestamp', epochSeconds(Date.now())],
+          ]),
+        );
         return;
       case 'coreshowchannels': {
         const live = table.list();
         const id = actionId === undefined ? '' : `ActionID: ${actionId}\r\n`;
-        let out = response('Success', actionId, [['EventList', 'start'], ['Message', 'Channels will follow']]);
+        let out = response('Success', actionId, [
+          ['EventList', 'start'],
+          ['Message', 'Channels will follow'],
+        ]);
         for (const channel of live) {
           out += `Event: CoreShowChannel\r\n${id}`;
           for (const f of CORE_SHOW_CHANNEL_FIELDS) out += `${f}: ${channel[f]}\r\n`;
@@ -529,9 +534,7 @@ export async function startDemoPbx(options: DemoPbxOptions): Promise<DemoPbx> {
     replays.add(controller);
     const signal = controller.signal;
 
-    const steps = frames
-      .map((frame) => ({ frame, kind: classifyFrame(frame) }))
-      .filter((s) => s.kind !== 'skip');
+    const steps = frames.map((frame) => ({ frame, kind: classifyFrame(frame) })).filter((s) => s.kind !== 'skip');
     const firstRx = steps[0]?.frame.rx ?? 0;
     const startMs = Date.now();
     const pausedAtStart = pausedMs();
@@ -577,7 +580,7 @@ export async function startDemoPbx(options: DemoPbxOptions): Promise<DemoPbx> {
     play,
     channels: () => table.list(),
     clientCount: () => [...sessions].filter((s) => s.loggedIn).length,
-    receivedActions: () => actions,
+    receivedActions: () => actions.slice(),
     dropClients,
     restart(restartOptions = {}) {
       log?.info({ uptime: restartOptions.uptime ?? 0 }, 'demo PBX restarting');
@@ -798,6 +801,7 @@ export function startDemoLoop(pbx: DemoPbx, options: DemoLoopOptions): DemoLoop 
   const { scenarios } = options;
   if (scenarios.length === 0) throw new Error('startDemoLoop: no scenarios');
   const speed = options.speed ?? 1;
+  if (!(speed >= 0)) throw new RangeError(`speed must be >= 0, got ${speed}`);
   const gapMs = options.gapMs ?? 4000;
   const lines = Math.max(1, Math.floor(options.lines ?? 1));
   const log = options.logger?.child({ component: 'demo-loop' });

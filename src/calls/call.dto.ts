@@ -33,7 +33,7 @@ export const annotateCallBody = z
 /** A calls row joined with the names it shows (see calls.repository.ts `SELECT_CALL`). */
 export interface CallRow {
   id: string;
-  version: number;
+  version: string | number;
   pbx_call_id: string;
   direction: CallRecordDto['direction'];
   state: CallRecordDto['state'];
@@ -82,7 +82,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export function toCallRecordDto(row: CallRow, legs: LegRow[], relatedCallIds: string[]): CallRecordDto {
   return {
     id: row.id,
-    version: row.version,
+    version: Number(row.version),
     pbxCallId: row.pbx_call_id,
     direction: row.direction,
     state: row.state,

@@ -7,7 +7,9 @@ import type { CallLeg } from './call-leg.entity';
 export class Call {
   @PrimaryGeneratedColumn('uuid') id: string;
   @Column({ name: 'pbx_call_id', type: 'text' }) pbxCallId: string;
-  @Column({ type: 'integer', default: 1 }) version: number;
+  /** strictly increasing per call: max(previous + 1, now in µs), so every writer can bump it */
+  @Column({ type: 'bigint', default: 1, transformer: { to: (v: number) => v, from: (v: string | null) => (v === null ? v : Number(v)) } })
+  version: number;
   @Column({ type: 'text' }) direction: Direction;
   @Column({ type: 'text' }) state: CallState;
   @Column({ type: 'text', nullable: true }) disposition: Disposition | null;

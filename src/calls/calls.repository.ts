@@ -8,7 +8,7 @@ import { toCallRecordDto, type CallRow, type LegRow } from './call.dto';
 const SELECT_CALL = `
   SELECT c.id, c.version, c.pbx_call_id, c.direction, c.state, c.disposition, c.missed,
          c.external_number, c.external_number_raw, c.tracking_number,
-         c.started_at, c.started_at::text AS started_at_text, c.answered_at, c.ended_at,
+         c.started_at, to_char(c.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at_text, c.answered_at, c.ended_at,
          c.agent_extension, c.agent_user_id, au.name AS agent_name, c.hangup_by, c.end_reason,
          c.contact_id, trim(ct.first_name || ' ' || coalesce(ct.last_name, '')) AS contact_name,
          c.organization_id, org.name AS organization_name, c.contact_match, c.related_pbx_call_ids,
@@ -56,10 +56,24 @@ export interface Cursor {
 
 export const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.startedAt, c.id])).toString('base64url');
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** started_at to the microsecond, as SELECT_CALL spells it ('2024-04-01T12:00:00.000001Z'); strict, so PostgreSQL never sees a cast it rejects (a 500). */
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2})(?::?\d{2}){0,2})$/;
+
+function isTimestamp(s: string): boolean {
+  const m = TIMESTAMP.exec(s);
+  if (!m) return false;
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, offsetHours = 0] = m.slice(1).map((x) => Number(x ?? 0));
+  const day = new Date(0);
+  day.setUTCFullYear(y, mo - 1, d); // rolls Feb 30 over to March: caught below
+  const realDay = y >= 1 && day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
+  return realDay && h < 24 && mi < 60 && sec < 60 && offsetHours <= 15;
+}
+
 export function decodeCursor(raw: string): Cursor {
   try {
     const [startedAt, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown[];
-    if (typeof startedAt === 'string' && typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id) && !Number.isNaN(Date.parse(startedAt.replace(' ', 'T')))) {
+    if (typeof startedAt === 'string' && typeof id === 'string' && UUID.test(id) && isTimestamp(startedAt)) {
       return { startedAt, id };
     }
   } catch {

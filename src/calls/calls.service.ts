@@ -6,9 +6,17 @@ import { normalizePhone } from '../contacts/phone-number';
 import type { Principal } from '../users/principal';
 import type { CallRecordDto } from './call-record';
 import type { annotateCallBody, ListCallsQuery } from './call.dto';
-import { Call } from './call.entity';
 import { decodeCursor, type CallFilters, type CallsRepository } from './calls.repository';
 import { Outcome } from './outcome.entity';
+
+/** Versions are max(previous + 1, now in µs): see call-version.ts. */
+const nowMicrosSql = `(extract(epoch from clock_timestamp()) * 1000000)::bigint`;
+
+/** The live side of annotations: calls in progress are versioned by the capture pipeline. */
+export interface LiveAnnotations {
+  reserveVersion(callId: string): number | null;
+  annotated(callId: string, a: Pick<CallRecordDto, 'topic' | 'outcome' | 'notes'>, version: number): CallRecordDto | null;
+}
 
 export type CallsService = ReturnType<typeof createCallsService>;
 
@@ -20,8 +28,9 @@ export function createCallsService(deps: {
   calls: CallsRepository;
   defaultCountry: CountryCode;
   publish: PublishCall;
+  live?: LiveAnnotations;
 }) {
-  const { ds, calls, defaultCountry, publish } = deps;
+  const { ds, calls, defaultCountry, publish, live } = deps;
 
   function filtersOf(q: ListCallsQuery): CallFilters {
     const f: CallFilters = {
@@ -63,20 +72,31 @@ export function createCallsService(deps: {
       if (body.outcome && !(await ds.getRepository(Outcome).existsBy({ id: body.outcome, active: true }))) {
         throw invalid(`Invalid body: outcome: ${body.outcome} is not an active outcome`);
       }
-      await ds
-        .createQueryBuilder()
-        .update(Call)
-        .set({
-          ...(body.topic !== undefined && { topic: body.topic || null }),
-          ...(body.outcome !== undefined && { outcomeId: body.outcome }),
-          ...(body.notes !== undefined && { notes: body.notes || null }),
-          annotatedBy: p.userId,
-          annotatedAt: new Date(),
-          version: () => 'version + 1',
-        })
-        .where('id = :id', { id })
-        .execute();
-      const updated = (await calls.findByIds([id]))[0]!;
+      // a call in progress is versioned by the capture pipeline: take the next version from it
+      const reserved = live?.reserveVersion(id) ?? null;
+      const [row] = (await ds.query(
+        `UPDATE calls SET
+            topic = CASE WHEN $2::boolean THEN $3 ELSE topic END,
+            outcome_id = CASE WHEN $4::boolean THEN $5::uuid ELSE outcome_id END,
+            notes = CASE WHEN $6::boolean THEN $7 ELSE notes END,
+            annotated_by = $8, annotated_at = now(), updated_at = now(),
+            version = GREATEST(version + 1, COALESCE($9::bigint, ${nowMicrosSql}))
+          WHERE id = $1 RETURNING version`,
+        [
+          id,
+          body.topic !== undefined,
+          body.topic || null,
+          body.outcome !== undefined,
+          body.outcome ?? null,
+          body.notes !== undefined,
+          body.notes || null,
+          p.userId,
+          reserved,
+        ],
+      )) as [{ version: string }[], number];
+      const stored = (await calls.findByIds([id]))[0]!;
+      const version = Number(row[0]?.version ?? stored.version);
+      const updated = live?.annotated(id, { topic: stored.topic, outcome: stored.outcome, notes: stored.notes }, version) ?? stored;
       publish(updated);
       return updated;
     },

@@ -31,7 +31,7 @@ export function createOutcomesService(ds: DataSource) {
       const o = await repo.findOneBy({ id });
       if (!o) throw notFound('Outcome');
       if (body.name) await nameFree(body.name, id);
-      await repo.update({ id }, body);
+      if (Object.keys(body).length) await repo.update({ id }, body); // TypeORM rejects an empty SET
       return dto((await repo.findOneBy({ id }))!);
     },
     /** Calls keep their annotation: an outcome in use is deactivated rather than deleted. */

@@ -190,6 +190,12 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
               OR o.id IN (SELECT c.organization_id FROM contacts c JOIN phones p ON p.contact_id = c.id WHERE p.e164 = :e164))`,
             { e164: phone.e164 },
           );
+        } else if (phone?.digits) {
+          qb.andWhere(
+            `(o.id IN (SELECT organization_id FROM phones WHERE e164 LIKE :digits AND organization_id IS NOT NULL)
+              OR o.id IN (SELECT c.organization_id FROM contacts c JOIN phones p ON p.contact_id = c.id WHERE p.e164 LIKE :digits))`,
+            { digits: `%${phone.digits}%` },
+          );
         } else {
           qb.andWhere('lower(o.name) LIKE :like', { like: `%${escapeLike(query.q.toLowerCase())}%` });
         }

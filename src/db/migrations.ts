@@ -1,4 +1,5 @@
 import { InitialSchema1795716000000 } from '../../migrations/1795716000000-InitialSchema';
+import { CallEventJournal1795716100000 } from '../../migrations/1795716100000-CallEventJournal';
 
 /** Every migration, in order. `npm run migration:create` appends here. */
-export const migrations = [InitialSchema1795716000000];
+export const migrations = [InitialSchema1795716000000, CallEventJournal1795716100000];

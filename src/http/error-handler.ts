@@ -24,7 +24,8 @@ export function statusOf(code: ErrorCode): number {
 }
 
 export const notFoundRoute: RequestHandler = (req, _res, next) => {
-  next(new AppError('not-found', `No route ${req.method} ${req.path}`));
+  // originalUrl: under app.use('/api', …) req.path has lost its mount prefix
+  next(new AppError('not-found', `No route ${req.method} ${req.originalUrl.split('?')[0]}`));
 };
 
 /** The one place an error becomes an HTTP answer: `{ error: { code, message, details? } }`. */

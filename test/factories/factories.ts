@@ -6,19 +6,34 @@ import type { wire } from '../../src/main';
 import type { Role } from '../../src/users/user.entity';
 
 const unique = () => crypto.randomBytes(5).toString('hex');
-let extensionCounter = 0;
 
 /** Per-test data through the real services; every name and number is unique to the test. */
 export class Factories {
+  /** extensions already in the database (earlier files, earlier runs on a kept PostgreSQL database) */
+  private takenExtensions = new Set<string>();
+  /** a random start per test file, so parallel workers walk different stretches of the number space */
+  private nextExtension = crypto.randomInt(100000, 990000);
+
   constructor(
     private readonly ds: DataSource,
     private readonly parts: ReturnType<typeof wire>,
   ) {}
 
-  /** A free extension number, unique across parallel test workers. */
+  /** Loads the extension numbers in use (createTestContext calls it). */
+  async init(): Promise<void> {
+    const rows: { number: string }[] = await this.ds.query(`SELECT number FROM extensions`);
+    this.takenExtensions = new Set(rows.map((r) => r.number));
+  }
+
+  /** A free 6-digit extension number, unique across test files, parallel workers and earlier runs. */
   extension(): string {
-    extensionCounter += 1;
-    return String(100000 + ((process.pid * 7919 + extensionCounter * 104729) % 899999)).slice(0, 6);
+    let n: string;
+    do {
+      n = String(this.nextExtension);
+      this.nextExtension = this.nextExtension >= 999999 ? 100000 : this.nextExtension + 1;
+    } while (this.takenExtensions.has(n));
+    this.takenExtensions.add(n);
+    return n;
   }
 
   async user(role: Role = 'manager', extensions: string[] = []) {

@@ -25,7 +25,9 @@ export async function createTestContext(options: Partial<WireOptions> = {}): Pro
     ...options,
   });
   await parts.directory.reload();
-  return { ds, app: parts.app, parts, f: new Factories(ds, parts), close: () => ds.destroy() };
+  const f = new Factories(ds, parts);
+  await f.init();
+  return { ds, app: parts.app, parts, f, close: () => ds.destroy() };
 }
 
 /** Logs in through the API and returns an agent that carries the session cookie. */

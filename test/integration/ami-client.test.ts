@@ -16,6 +16,7 @@ import {
   type DemoPbx,
   type DemoPbxOptions,
 } from '../../src/asterisk/demo-pbx';
+import { parseAmiFrame } from '../../src/asterisk/ami-frame';
 import { createLogger } from '../../src/logger';
 
 /**
@@ -157,8 +158,7 @@ async function started(options: Partial<AmiClientOptions> = {}, pbxOptions: Part
   return h;
 }
 
-const actionsNamed = (pbx: DemoPbx, name: string) =>
-  pbx.receivedActions().filter((a) => a.action?.toLowerCase() === name.toLowerCase());
+const actionsNamed = (pbx: DemoPbx, name: string) => pbx.receivedActions().filter((a) => a.action?.toLowerCase() === name.toLowerCase());
 
 describe('AMI client against the demo PBX (real asterisk-manager over TCP)', () => {
   it('logs in, receives FullyBooted, answers Ping and logs off on stop', async () => {
@@ -241,6 +241,8 @@ describe('AMI client against the demo PBX (real asterisk-manager over TCP)', () 
       expect(expected).toHaveLength(recordedEvents.length);
       await until(() => h.frames.length === before + expected.length, `${scenario} frames`);
       expect(h.frames.slice(before)).toEqual(expected);
+      // ami-frame.ts's parser (journal replays) agrees with the library on the wire.
+      expect(h.frames.slice(before)).toEqual(replayedFrames(frames).map((f) => parseAmiFrame(f.raw)));
     }
     expect(h.frames.some((f) => 'response' in f)).toBe(false);
     expect(h.client.state().lastEventAt).toBeInstanceOf(Date);
@@ -310,11 +312,10 @@ describe('AMI client against the demo PBX (real asterisk-manager over TCP)', () 
 
     await until(() => h.logins.length === 2, 'the second login');
     expect(h.lost).toHaveLength(1);
-    expect(h.lost[0]).toMatchObject({
-      status: 'disconnected',
-      reason: 'connection closed by the PBX',
-      lastError: 'AMI link lost: connection closed by the PBX',
-    });
+    // Destroyed with our Ping unread, the PBX's socket answers with a RST: ECONNRESET (else a FIN).
+    expect(h.lost[0]!.status).toBe('disconnected');
+    expect(h.lost[0]!.reason).toMatch(/^(connection closed by the PBX|socket error: read ECONNRESET)$/);
+    expect(h.lost[0]!.lastError).toBe(`AMI link lost: ${h.lost[0]!.reason}`);
     expect(h.lost[0]!.at).toBeInstanceOf(Date);
     expect(h.sequence).toEqual(['login:connected', 'lost:disconnected', 'login:connected']);
     expect(h.logins[1]).toMatchObject({ reconnect: true, pbxRestarted: false });
@@ -424,6 +425,47 @@ describe('AMI client against the demo PBX (real asterisk-manager over TCP)', () 
     expect((await h.client.action({ Action: 'Ping' })).response).toMatchObject({ ping: 'Pong' });
   });
 
+  it('replays at the captured pace, holds everything while paused and resumes where it stopped', async () => {
+    const h = await started();
+    const call = await fixture('inbound_answered'); // about 7 s of events: 350 ms at speed 20
+    const expected = replayedFrames(call).map((f) => libraryFrame(f.raw));
+    const before = h.frames.length;
+    h.pbx.pause();
+    let finished = false;
+    const replay = h.pbx.play(call, { speed: 20 }).then((result) => {
+      finished = true;
+      return result;
+    });
+    await expect(h.client.action({ Action: 'Ping' }, { timeoutMs: 30 })).rejects.toMatchObject({ code: 'timeout' });
+    expect(h.frames.length).toBe(before);
+    expect(finished).toBe(false);
+    h.pbx.resume();
+    expect(await replay).toEqual({ framesPlayed: expected.length, aborted: false });
+    await until(() => h.frames.length === before + expected.length, 'the call');
+    expect(h.frames.slice(before)).toEqual(expected);
+    expect(h.lost).toEqual([]);
+  });
+
+  it('keeps retrying a PBX that refuses the TCP connection', async () => {
+    const pbx = await startPbx();
+    const { port } = pbx.address();
+    await pbx.close();
+    const delays = jest.fn(() => 2);
+    const h = connect(pbx, { reconnectDelay: delays });
+    h.client.start();
+    await until(() => delays.mock.calls.length >= 3, 'three retries');
+    expect(h.client.state()).toMatchObject({ status: 'disconnected', reconnects: 0 });
+    expect(h.client.state().lastError).toBe(`AMI connection failed: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(h.logins).toEqual([]);
+  });
+
+  it('fires onLogin without an uptime when the PBX sends no FullyBooted (still booting)', async () => {
+    const h = await started({ fullyBootedWaitMs: 10 }, { fullyBooted: false });
+    expect(h.logins[0]).toMatchObject({ uptime: null, reconnect: false, pbxRestarted: false });
+    expect(h.client.state()).toMatchObject({ status: 'connected', uptime: null });
+    expect(h.frames).toEqual([]);
+  });
+
   it('drops the link on a line longer than maxLineLength and reconnects', async () => {
     const h = await started({ maxLineLength: 10_000 });
     h.pbx.writeRaw('y'.repeat(50_000));
@@ -448,9 +490,7 @@ describe('demo loop', () => {
     // Every channel's linkedid is a uniqueid of the same replay, and recordings name their channel.
     const ids = new Set(uniqueids);
     expect(newchannels().every((f) => ids.has(f.linkedid as string))).toBe(true);
-    const recordings = h.frames
-      .filter((f) => f.event === 'MixMonitorStart')
-      .map((f) => f.uniqueid as string);
+    const recordings = h.frames.filter((f) => f.event === 'MixMonitorStart').map((f) => f.uniqueid as string);
     expect(recordings.length).toBeGreaterThan(0);
     for (const id of recordings) expect(ids.has(id)).toBe(true);
     const files = h.frames.flatMap((f) => (typeof f.userfield === 'string' && f.userfield.endsWith('.wav') ? [f.userfield] : []));

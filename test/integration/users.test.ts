@@ -26,7 +26,14 @@ describe('users: admin CRUD with extensions', () => {
 
     const created = await admin.agent.post('/api/users').send(body);
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ email: body.email, name: body.name, role: 'manager', locale: 'uk', active: true, extensions: [ext] });
+    expect(created.body).toMatchObject({
+      email: body.email,
+      name: body.name,
+      role: 'manager',
+      locale: 'uk',
+      active: true,
+      extensions: [ext],
+    });
     expect(created.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.body.password).toBeUndefined();
     expect(created.body.passwordHash).toBeUndefined();
@@ -50,7 +57,9 @@ describe('users: admin CRUD with extensions', () => {
     await loginAgent(ctx.app, body.email, body.password);
 
     const ext2 = ctx.f.extension();
-    const patched = await admin.agent.patch(`/api/users/${id}`).send({ name: 'Renamed', role: 'supervisor', locale: 'en', extensions: [ext2, ext] });
+    const patched = await admin.agent
+      .patch(`/api/users/${id}`)
+      .send({ name: 'Renamed', role: 'supervisor', locale: 'en', extensions: [ext2, ext] });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ id, name: 'Renamed', role: 'supervisor', locale: 'en', extensions: [ext, ext2].sort() });
 
@@ -249,7 +258,16 @@ describe('GET/PATCH /api/me', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       via: 'session',
-      user: { id: user.id, email: user.email, name: user.name, role: 'supervisor', locale: 'uk', active: true, extensions: [ext], createdAt: user.createdAt },
+      user: {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: 'supervisor',
+        locale: 'uk',
+        active: true,
+        extensions: [ext],
+        createdAt: user.createdAt,
+      },
     });
   });
 

@@ -1,10 +1,5 @@
 import path from 'node:path';
-import {
-  loadDemoScenarios,
-  readTranscript,
-  rewriteTranscript,
-  type TranscriptFrame,
-} from '../../src/asterisk/demo-pbx';
+import { loadDemoScenarios, readTranscript, rewriteTranscript, type TranscriptFrame } from '../../src/asterisk/demo-pbx';
 
 const fixture = (name: string) => readTranscript(path.join(__dirname, '..', 'fixtures', 'ami', name, 'ami.jsonl'));
 
@@ -24,7 +19,13 @@ const isIdHeader = ([k, v]: [string, string]) => ID_KEY.test(k) && ID_VALUE.test
 
 /** Every uniqueid/linkedid header value of a transcript. */
 function idValues(frames: readonly TranscriptFrame[]): Set<string> {
-  return new Set(frames.flatMap((f) => headers(f.raw).filter(isIdHeader).map(([, v]) => v)));
+  return new Set(
+    frames.flatMap((f) =>
+      headers(f.raw)
+        .filter(isIdHeader)
+        .map(([, v]) => v),
+    ),
+  );
 }
 
 /** Every channel name in Channel-like headers. */
@@ -58,9 +59,7 @@ describe('rewriteTranscript', () => {
     });
     // One new id per old id, counters idBase, idBase + 1, … in order of first appearance.
     expect(new Set(r.ids.values()).size).toBe(r.ids.size);
-    expect([...r.ids.values()].map((id) => Number(id.split('.')[1]))).toEqual(
-      Array.from({ length: r.ids.size }, (_, k) => 1000 + k),
-    );
+    expect([...r.ids.values()].map((id) => Number(id.split('.')[1]))).toEqual(Array.from({ length: r.ids.size }, (_, k) => 1000 + k));
     // No old id is left anywhere, not even inside other values.
     const text = r.frames.map((f) => f.raw).join('');
     for (const id of oldIds) expect(text).not.toMatch(tokenRegex(id));
@@ -81,7 +80,13 @@ describe('rewriteTranscript', () => {
     expect(chans1.size).toBe(channelNames(frames).size);
     expect([...chans2].filter((c) => chans1.has(c))).toEqual([]);
     const bridges = (frames: readonly TranscriptFrame[]) =>
-      new Set(frames.flatMap((f) => headers(f.raw).filter(([k]) => k === 'BridgeUniqueid').map(([, v]) => v)));
+      new Set(
+        frames.flatMap((f) =>
+          headers(f.raw)
+            .filter(([k]) => k === 'BridgeUniqueid')
+            .map(([, v]) => v),
+        ),
+      );
     const bridges1 = bridges(first.frames);
     expect(bridges1.size).toBe(bridges(frames).size);
     expect([...bridges(second.frames)].filter((b) => bridges1.has(b))).toEqual([]);
