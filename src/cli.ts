@@ -10,6 +10,7 @@ import { createExtensionDirectory } from './users/extension-directory';
 import { createUsersService } from './users/users.service';
 import { createUserBody } from './users/users.dto';
 import { AppError } from './errors';
+import { rebuildFromJournal } from './asterisk/journal-replay';
 
 /**
  * Shell commands: `migrate`, `migrate:revert`, `migration:create Name`, `user:create --email …`.
@@ -20,7 +21,8 @@ const USAGE = `usage: calltrack <command>
   migrate                         apply pending migrations
   migrate:revert                  revert the last applied migration
   migration:create <PascalName>   write migrations/<epoch-ms>-<PascalName>.ts
-  user:create --email E --password P --role admin|supervisor|manager [--name N] [--extension 101 ...]`;
+  user:create --email E --password P --role admin|supervisor|manager [--name N] [--extension 101 ...]
+  calls:rebuild --from ISO-DATE --to ISO-DATE    regenerate call records from the event journal`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -64,7 +66,7 @@ export class ${name}${ms} implements MigrationInterface {
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'migration:create') return migrationCreate(rest[0]);
-  if (!command || !['migrate', 'migrate:revert', 'user:create'].includes(command)) fail(USAGE);
+  if (!command || !['migrate', 'migrate:revert', 'user:create', 'calls:rebuild'].includes(command)) fail(USAGE);
 
   let config;
   try {
@@ -82,6 +84,15 @@ async function main(): Promise<void> {
     } else if (command === 'migrate:revert') {
       await db.ds.undoLastMigration({ transaction: 'each' });
       process.stdout.write('reverted the last migration\n');
+    } else if (command === 'calls:rebuild') {
+      const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, to: { type: 'string' } } });
+      const from = new Date(values.from ?? '');
+      const to = new Date(values.to ?? '');
+      if (Number.isNaN(from.getTime())) fail(`calls:rebuild: --from: "${values.from ?? ''}" is not a date (ISO 8601)\n${USAGE}`);
+      if (Number.isNaN(to.getTime())) fail(`calls:rebuild: --to: "${values.to ?? ''}" is not a date (ISO 8601)\n${USAGE}`);
+      await migrate(db.ds, logger);
+      const result = await rebuildFromJournal(db.ds, config.defaultCountry, logger, from, to);
+      process.stdout.write(`rebuilt ${result.calls} calls from ${result.events} journal events\n`);
     } else {
       const { values } = parseArgs({
         args: rest,

@@ -101,10 +101,7 @@ export interface AmiVarSet extends AmiEventBase, AmiChannelFields {
 export interface AmiMixMonitorStart extends AmiEventBase, AmiChannelFields {
   event: 'MixMonitorStart';
 }
-export interface AmiBlindTransfer
-  extends AmiEventBase,
-    AmiPrefixedChannelFields<'transferer'>,
-    AmiPrefixedChannelFields<'transferee'> {
+export interface AmiBlindTransfer extends AmiEventBase, AmiPrefixedChannelFields<'transferer'>, AmiPrefixedChannelFields<'transferee'> {
   event: 'BlindTransfer';
   result: 'Fail' | 'Invalid' | 'Not Permitted' | 'Success';
   isexternal?: 'Yes' | 'No';
@@ -112,7 +109,8 @@ export interface AmiBlindTransfer
   extension?: string;
 }
 export interface AmiAttendedTransfer
-  extends AmiEventBase,
+  extends
+    AmiEventBase,
     AmiPrefixedChannelFields<'origtransferer'>,
     AmiPrefixedChannelFields<'secondtransferer'>,
     AmiPrefixedChannelFields<'transferee'>,

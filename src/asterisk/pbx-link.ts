@@ -58,10 +58,13 @@ export function createPbxLink(o: PbxLinkOptions) {
   const unsubscribe = [
     client.onFrame((frame, receivedAt) => {
       counters.frames += 1;
-      const event = toPbxEvent(frame, receivedAt, mono());
+      const m = mono();
+      const event = toPbxEvent(frame, receivedAt, m);
       if (!event) {
         counters.ignored += 1;
-        if (logger.isLevelEnabled('debug')) logger.debug({ event: frame.event }, 'AMI event ignored');
+        if (logger.isLevelEnabled('debug')) logger.debug({ event: frame.event }, 'AMI event not used by the tracker');
+        const linkedid = typeof frame.linkedid === 'string' ? frame.linkedid : null;
+        capture.journalOnly(linkedid, { kind: 'ami', payload: frame, receivedAt }, m);
         return;
       }
       capture.handle(event, { kind: 'ami', payload: frame, receivedAt });

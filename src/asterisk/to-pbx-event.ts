@@ -11,8 +11,7 @@ type Handler = (f: AmiFrame, at: Date, mono: number) => PbxEvent | null;
 
 /** Ids (uniqueid, linkedid, bridge id): printable ASCII without spaces, bounded. */
 const ID_RE = /^[\x21-\x7e]{1,150}$/;
-/** Channel names and other short texts: no control characters, bounded. */
-const NAME_RE = /^[^\x00-\x1f\x7f]{1,250}$/;
+const MAX_NAME = 250;
 const MAX_TEXT = 512;
 const MAX_PATH = 1024;
 
@@ -26,9 +25,15 @@ function idField(f: AmiFrame, key: string): string | null {
   return typeof v === 'string' && ID_RE.test(v) ? v : null;
 }
 
+/** Channel names: non-empty, bounded, no control characters. */
 function nameField(f: AmiFrame, key: string): string | null {
   const v = f[key];
-  return typeof v === 'string' && NAME_RE.test(v) ? v : null;
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_NAME) return null;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 32 || c === 127) return null;
+  }
+  return v;
 }
 
 /** A free text value; '' and Asterisk's `<unknown>` placeholder mean "none". */
@@ -124,11 +129,7 @@ function dialStatus(v: unknown): DialStatus | null {
   return v;
 }
 
-const INTERESTING_VARIABLES: ReadonlySet<string> = new Set<InterestingVariable>([
-  'RECORDING_FILE',
-  'MIXMONITOR_FILENAME',
-  'DIALSTATUS',
-]);
+const INTERESTING_VARIABLES: ReadonlySet<string> = new Set<InterestingVariable>(['RECORDING_FILE', 'MIXMONITOR_FILENAME', 'DIALSTATUS']);
 
 /** `HH:MM:SS` (or plain seconds) → seconds. */
 function parseDuration(v: string | undefined): number | null {
@@ -280,9 +281,7 @@ const handlers: Record<string, Handler> = {
   },
   Hangup(f, at, mono) {
     const channel = channelInfo(f, PLAIN);
-    return channel
-      ? { type: 'hangup', at, mono, channel, cause: cause(f), source: 'ami', hangupSource: null, dialStatus: null }
-      : null;
+    return channel ? { type: 'hangup', at, mono, channel, cause: cause(f), source: 'ami', hangupSource: null, dialStatus: null } : null;
   },
   VarSet(f, at, mono) {
     const vars = f.variable;

@@ -84,6 +84,7 @@ export function createCallCapture(o: CallCaptureOptions) {
   const ended: string[] = [];
   const rememberEnded = o.rememberEnded ?? 5000;
   const counters = { events: 0, changes: 0, errors: 0 };
+  const matching = new Set<Promise<void>>();
 
   function snapshot(c: LiveCall): CallSnapshot {
     const agent = c.draft.agentExtension ? directory.lookup(c.draft.agentExtension) : undefined;
@@ -165,13 +166,15 @@ export function createCallCapture(o: CallCaptureOptions) {
     const number = c.draft.externalNumber;
     if (c.matchRequested || !number) return;
     c.matchRequested = true;
-    o.match(number).then(
+    const pending = o.match(number).then(
       (result) => {
         c.match = result;
         if (result.match !== 'none') commit(c);
       },
       (err: unknown) => logger.warn({ err, pbxCallId: c.draft.pbxCallId }, 'contact matching failed; the call stays unmatched'),
     );
+    matching.add(pending);
+    void pending.finally(() => matching.delete(pending));
   }
 
   function remember(c: LiveCall): void {
@@ -230,6 +233,12 @@ export function createCallCapture(o: CallCaptureOptions) {
       for (const draft of changes) apply(draft);
     },
 
+    /** Journal a frame the tracker does not use (today): a later fix may, and rebuilds read it. */
+    journalOnly(pbxCallId: string | null, raw: { kind: 'ami'; payload: unknown; receivedAt: Date }, mono: number): void {
+      if (o.journal === false) return;
+      store.journal({ pbxCallId, receivedAt: raw.receivedAt, mono, kind: raw.kind, payload: raw.payload });
+    },
+
     /** The database's view after a write: ids chosen earlier win, annotations made elsewhere flow in. */
     onApplied(applied: AppliedCall[]): void {
       for (const a of applied) {
@@ -279,6 +288,11 @@ export function createCallCapture(o: CallCaptureOptions) {
     /** Records of the calls in progress, for a snapshot on (re)connect. */
     live(): CallRecordDto[] {
       return [...calls.values()].filter((c) => c.draft.state !== 'ended').map(toDto);
+    },
+
+    /** Resolves when every contact lookup started so far has been applied. */
+    async idle(): Promise<void> {
+      while (matching.size) await Promise.all([...matching]);
     },
 
     stats: () => ({ ...counters, openCalls: [...calls.values()].filter((c) => c.draft.state !== 'ended').length }),

@@ -24,9 +24,17 @@
  * - A record becomes visible (emitted) once it involves an external party, two people, or an
  *   agent dialling an extension or a phone number: an agent alone on a feature code (*8 pickup,
  *   voicemail) produces no record.
- * - The record ends on CEL LINKEDID_END once this PBX has shown it sends it, else when its last
- *   channel hangs up; the linkedid is then remembered so late events never reopen it (a late CDR
- *   may still fill in the recording file of the ended record).
+ * - The record ends on CEL LINKEDID_END when its call has CEL records and this PBX has shown it
+ *   sends LINKEDID_END, else when its last channel hangs up; the linkedid is then remembered so
+ *   late events never reopen it (a late CDR may still fill in the recording file of the ended
+ *   record, which is emitted again, still ended).
+ * - hangupBy: the last hangup request that broke the conversation (HangupRequest: that party;
+ *   SoftHangupRequest on a channel in conversation: system), else CEL's hangupsource, else the
+ *   first channel to leave the last conversation bridge.
+ * - Control events: `link-lost` then `resync` (channels missing from the list hung up at the
+ *   loss; a call left with none ends then with `pbx-lost`; unknown channels are added, a new call
+ *   starting at now − Duration), `pbx-restart` (every open call ends), `sweep` (calls without
+ *   events for longer than staleAfterMs on the mono clock end `stale`, at their last event).
  *
  * The state is mutated in place (for speed) and stays bounded: ended calls leave it, remembered
  * linkedids expire by count and by age (measured on `mono`).
@@ -97,6 +105,7 @@ interface Call {
   /** channels of this call (alive or gone) while it is open */
   channels: Chan[];
   live: number;
+  /** people (agents, external parties) that ever took part */
   nonPlumbing: number;
   hasExternal: boolean;
   originator: Chan | null;
@@ -248,8 +257,9 @@ const HANDLERS: { [T in PbxEventType]: Handler<T> } = {
     if (ev.by === 'remote') {
       // The channel's own side hung up: a customer at any point of an answered call, an agent
       // while in a conversation (not when it hangs up after handing the caller over).
-      if (ch.party === 'external') ch.call.hangupByLive = 'customer';
-      else if (inConversation) ch.call.hangupByLive = 'agent';
+      if (ch.party === 'external') {
+        if (inConversation || ch === ch.call.customer) ch.call.hangupByLive = 'customer';
+      } else if (inConversation) ch.call.hangupByLive = 'agent';
     } else if (inConversation) {
       ch.call.hangupByLive = 'system';
     }
@@ -531,7 +541,6 @@ function moveChannel(s: TrackerState, ch: Chan, to: Call, at: Date, mono: number
   const i = from.channels.indexOf(ch);
   if (i !== -1) from.channels.splice(i, 1);
   if (ch.alive) from.live--;
-  if (ch.party !== 'plumbing') from.nonPlumbing--;
   if (ch.leg !== null) {
     endLeg(from, ch, at);
     ch.leg = null;
@@ -541,7 +550,7 @@ function moveChannel(s: TrackerState, ch: Chan, to: Call, at: Date, mono: number
   ch.joined = true;
   attach(to, ch, at, ctx, null);
   changed(to);
-  if (qualifies(from) && qualifies(to)) relate(from, to);
+  relate(from, to);
   if (from.live === 0 && !waitsForLinkedidEnd(s, from)) endCall(s, from, at, 'normal', mono);
 }
 
@@ -688,8 +697,9 @@ function qualifies(call: Call): boolean {
   return call.hasExternal || call.nonPlumbing >= 2 || call.dialledSomething;
 }
 
+/** Links two records both ways (only records that are or will be emitted). */
 function relate(a: Call, b: Call): void {
-  if (a === b) return;
+  if (a === b || !(a.visible || qualifies(a)) || !(b.visible || qualifies(b))) return;
   if (!a.d.relatedPbxCallIds.includes(b.id)) {
     a.d.relatedPbxCallIds.push(b.id);
     changed(a);
@@ -816,8 +826,7 @@ function onRenamed(s: TrackerState, ev: PbxEventOf<'channel-renamed'>, ctx: Trac
   }
   ch.endpoint = endpoint;
   if (party !== ch.party) {
-    if (ch.party !== 'plumbing') call.nonPlumbing--;
-    if (party !== 'plumbing') call.nonPlumbing++;
+    if (ch.party === 'plumbing') call.nonPlumbing++;
     if (party === 'external') call.hasExternal = true;
     ch.party = party;
   }
@@ -838,17 +847,23 @@ function onResync(s: TrackerState, ev: PbxEventOf<'resync'>, ctx: TrackerContext
   const present = new Map<string, ResyncChannel>();
   for (const c of ev.channels) present.set(c.channelId, c);
 
-  // Calls we knew: gone entirely → ended at the loss; partly gone → those channels hung up then.
-  for (const call of [...s.calls.values()]) {
-    if (lostMono !== null && call.lastMono > lostMono) continue; // live events after the loss
-    let any = false;
-    for (const ch of call.channels) if (ch.alive && present.has(ch.id)) any = true;
-    if (!any) {
-      endCall(s, call, lostAt, 'pbx-lost', ev.mono);
-      continue;
-    }
-    for (const ch of [...call.channels]) {
-      if (ch.alive && !present.has(ch.id) && (lostMono === null || ch.createdMono <= lostMono)) channelGone(s, ch, lostAt);
+  // After a lost link: a channel that existed before the loss and is not listed hung up meanwhile
+  // (at the loss, as far as we can know); a call left without channels ended then. Channels
+  // created after the loss (live events before this resync) are not judged. Without a lost
+  // link (first login) nothing we know can have been missed.
+  if (lostMono !== null) {
+    for (const call of [...s.calls.values()]) {
+      let keeps = false;
+      const missing: Chan[] = [];
+      for (const ch of call.channels) {
+        if (!ch.alive) continue;
+        if (present.has(ch.id) || ch.createdMono > lostMono) keeps = true;
+        else missing.push(ch);
+      }
+      if (keeps) for (const ch of missing) channelGone(s, ch, lostAt);
+      // all hung up before the loss, only LINKEDID_END was missed: it ended normally
+      else if (call.live === 0) endCall(s, call, call.lastAt, 'normal', ev.mono);
+      else endCall(s, call, lostAt, 'pbx-lost', ev.mono);
     }
   }
 

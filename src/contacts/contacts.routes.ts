@@ -23,7 +23,7 @@ export function contactsRoutes(deps: { contacts: ContactsService }): Router {
   });
   router.patch('/api/contacts/:id', async (req, res) => {
     const { id } = parse(uuidParam, req.params, 'params');
-    res.json(await contacts.updateContact(id, parse(contactPatchBody, req.body, 'body')));
+    res.json(await contacts.updateContact(principal(req), id, parse(contactPatchBody, req.body, 'body')));
   });
   router.delete('/api/contacts/:id', async (req, res) => {
     await contacts.deleteContact(principal(req), parse(uuidParam, req.params, 'params').id);

@@ -157,11 +157,16 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
       });
     },
 
-    async updateContact(id: string, body: ContactInput): Promise<ContactDto> {
+    async updateContact(actor: Principal, id: string, body: ContactInput): Promise<ContactDto> {
       const phones = body.phones ? phoneRows(body.phones) : undefined;
       return ds.transaction(async (m) => {
         const repo = m.getRepository(Contact);
-        if (!(await repo.existsBy({ id }))) throw notFound('Contact');
+        const c = await repo.findOneBy({ id });
+        if (!c) throw notFound('Contact');
+        // owning a contact shows its calls: a manager may not take over (or reassign) someone else's
+        if (body.ownerId !== undefined && body.ownerId !== c.ownerId && actor.role === 'manager' && c.ownerId !== actor.userId) {
+          throw forbidden('Only the personal manager, a supervisor or an admin can reassign this contact');
+        }
         await checkRefs(m, body);
         const { phones: _phones, ...fields } = body;
         if (Object.keys(fields).length) await repo.update({ id }, { ...fields, updatedAt: new Date() });

@@ -49,6 +49,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(e.status).json({ error: { code: 'validation', message: e.message ?? 'Bad request' } });
       return;
     }
+    // a unique constraint lost a race that the service's existence check could not see: a conflict, not a 500
+    const pg = (err as { driverError?: { code?: string; constraint?: string } }).driverError;
+    if (pg?.code === '23505') {
+      res.status(409).json({ error: { code: 'conflict', message: `Already exists (${pg.constraint ?? 'unique constraint'})` } });
+      return;
+    }
     (req.log ?? logger).error({ err }, 'unhandled error');
     res.status(500).json({ error: { code: 'internal', message: 'Internal server error' } });
   };

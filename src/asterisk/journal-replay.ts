@@ -1,0 +1,36 @@
+import type { CountryCode } from 'libphonenumber-js/min';
+import type { DataSource } from 'typeorm';
+import { createCallCapture } from '../calls/call-capture';
+import { rebuildCalls, reviveControlEvent, type JournalRow } from '../calls/call-rebuild';
+import { createCallStore } from '../calls/call-store';
+import { matchNumber } from '../contacts/contact-matcher';
+import type { Logger } from '../logger';
+import { createExtensionDirectory } from '../users/extension-directory';
+import type { AmiFrame } from './ami-frame';
+import { toPbxEvent } from './to-pbx-event';
+
+/** A journal row back to its event: AMI frames through today's toPbxEvent, control events as stored. */
+export function decodeJournalRow(row: JournalRow) {
+  return row.kind === 'ami' ? toPbxEvent(row.payload as AmiFrame, new Date(row.received_at), Number(row.mono)) : reviveControlEvent(row.payload);
+}
+
+/** `npm run calls:rebuild`: a fresh pipeline (no journalling, no publishing) over the journal. */
+export async function rebuildFromJournal(ds: DataSource, defaultCountry: CountryCode, logger: Logger, from: Date, to: Date) {
+  const directory = createExtensionDirectory(ds);
+  await directory.reload();
+  const store = createCallStore({ ds, logger, onApplied: () => undefined });
+  const capture = createCallCapture({
+    store,
+    directory,
+    match: (e164) => matchNumber(ds, e164),
+    publish: () => undefined,
+    logger,
+    defaultCountry,
+    journal: false,
+  });
+  try {
+    return await rebuildCalls({ ds, capture, store, decode: decodeJournalRow, logger, from, to });
+  } finally {
+    await store.close();
+  }
+}
