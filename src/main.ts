@@ -6,7 +6,8 @@ import path from 'node:path';
 import { createAuditService } from './audit/audit.service';
 import { createAmiClient } from './asterisk/ami.client';
 import { loadDemoScenarios, startDemoLoop, startDemoPbx } from './asterisk/demo-pbx';
-import { createPbxLink } from './asterisk/pbx-link';
+import { electListener } from './asterisk/listener-election';
+import { createPbxLink, type PbxLink } from './asterisk/pbx-link';
 import { createCallBus } from './calls/call-bus';
 import { createCallCapture, type CallCapture } from './calls/call-capture';
 import { createCallStore } from './calls/call-store';
@@ -118,8 +119,8 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
     await seedDemo({ users: parts.users, contacts: parts.contacts, logger });
     await parts.directory.reload();
   }
-  const pbx = await startPbx(config, logger, parts.capture);
-  pbxStatus = pbx.link.status;
+  const pbx = await startPbx(config, logger, parts.capture, ds);
+  pbxStatus = pbx.status;
   // extensions added by another process (CLI, a second node) apply within seconds
   const directoryTimer = setInterval(() => void parts.directory.reload().catch((err: unknown) => logger.warn({ err }, 'extension reload failed')), 10_000);
   directoryTimer.unref();
@@ -158,14 +159,32 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
  * The PBX link: the configured Asterisk, or (no AMI_HOST) the demo PBX — a real AMI server on
  * loopback replaying recorded calls — through exactly the same client and pipeline.
  */
-async function startPbx(config: Config, logger: Logger, capture: CallCapture) {
+async function startPbx(config: Config, logger: Logger, capture: CallCapture, ds: DataSource) {
   const staleAfterMs = config.staleCallSeconds * 1000;
   if (config.ami) {
-    const client = createAmiClient({ ...config.ami, logger: logger.child({ component: 'ami' }) });
-    const link = createPbxLink({ client, capture, logger, mode: 'asterisk', staleAfterMs });
-    link.start();
-    logger.info({ host: config.ami.host, port: config.ami.port, username: config.ami.username }, 'listening to Asterisk over AMI');
-    return { demo: false, link, stop: () => link.stop() };
+    const ami = config.ami;
+    let link: PbxLink | null = null;
+    const election = electListener({
+      ds,
+      key: `calltrack-ami:${ami.host}:${ami.port}`,
+      logger,
+      onElected: () => {
+        const client = createAmiClient({ ...ami, logger: logger.child({ component: 'ami' }) });
+        link = createPbxLink({ client, capture, logger, mode: 'asterisk', staleAfterMs });
+        link.start();
+        logger.info({ host: ami.host, port: ami.port, username: ami.username }, 'listening to Asterisk over AMI');
+      },
+      onDeposed: async () => {
+        await link?.stop();
+        link = null;
+      },
+    });
+    await election.start();
+    return {
+      demo: false,
+      status: (): PbxStatus => link?.status() ?? { mode: 'asterisk', status: 'standby', note: 'another calltrack process holds the AMI listener' },
+      stop: () => election.stop(),
+    };
   }
   const secret = crypto.randomBytes(16).toString('hex');
   const demoPbx = await startDemoPbx({ port: 0, username: 'calltrack-demo', secret, logger: logger.child({ component: 'demo-pbx' }) });
@@ -176,7 +195,7 @@ async function startPbx(config: Config, logger: Logger, capture: CallCapture) {
   logger.warn('DEMO MODE: AMI_HOST is not set, so calls come from the built-in demo PBX replaying recorded calls. Set AMI_HOST to listen to your Asterisk.');
   return {
     demo: true,
-    link,
+    status: link.status,
     async stop() {
       await loop.stop();
       await link.stop();

@@ -91,7 +91,7 @@ function splitWhileTalking(all: TranscriptFrame[]): [TranscriptFrame[], Transcri
 }
 
 describe('a PBX link that drops', () => {
-  async function oneCall(ids: Map<string, string>, original: string): Promise<CallRecordDto> {
+  async function oneCall(ids: ReadonlyMap<string, string>, original: string): Promise<CallRecordDto> {
     const records = await h.records([...ids.values()]);
     seen.push(...records.map((r) => r.id));
     const mine = records.filter((r) => r.pbxCallId === ids.get(original));
