@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { Logger } from '../logger';
+import { servePglite } from './pglite-server';
 
 /**
  * The embedded default: PostgreSQL (PGlite, WASM) persisted in DATA_DIR and served on a unix socket
@@ -76,14 +76,12 @@ export async function openEmbeddedDatabase(dataDir: string, logger: Logger): Pro
     fs.rmSync(socketPath, { force: true });
     const started = Date.now();
     const db = await PGlite.create(path.join(dataDir, 'pgdata'));
-    // maxConnections must cover every pool that connects (server pool + a CLI or two).
-    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 40 });
-    await server.start();
+    const server = await servePglite(db, socketPath, logger);
     logger.info({ dataDir, ms: Date.now() - started }, 'embedded database ready');
     return {
       socketDir: dataDir,
       async stop() {
-        await server.stop();
+        await server.close();
         await db.close();
         fs.rmSync(socketPath, { force: true });
         release();
