@@ -132,7 +132,14 @@ export function replay(
 const TIME_KEYS = new Set(['startedAt', 'answeredAt', 'endedAt', 'ringingAt']);
 const DURATION_KEYS = new Set(['waitSeconds', 'talkSeconds', 'durationSeconds']);
 
-function compareTime(where: string, actual: Date | null | undefined, expected: unknown, tol: number, shiftMs: number, errors: string[]): void {
+function compareTime(
+  where: string,
+  actual: Date | null | undefined,
+  expected: unknown,
+  tol: number,
+  shiftMs: number,
+  errors: string[],
+): void {
   if (expected === null) {
     if (actual !== null && actual !== undefined) errors.push(`${where}: expected null, got ${actual.toISOString()}`);
     return;
@@ -147,7 +154,8 @@ function compareTime(where: string, actual: Date | null | undefined, expected: u
   }
   const want = Date.parse(expected) + shiftMs;
   const diff = Math.abs(actual.getTime() - want) / 1000;
-  if (diff > tol) errors.push(`${where}: expected ${new Date(want).toISOString()} ±${tol}s, got ${actual.toISOString()} (off by ${diff.toFixed(3)}s)`);
+  if (diff > tol)
+    errors.push(`${where}: expected ${new Date(want).toISOString()} ±${tol}s, got ${actual.toISOString()} (off by ${diff.toFixed(3)}s)`);
 }
 
 function compareDuration(where: string, actual: number | null, expected: unknown, tol: number, errors: string[]): void {
@@ -190,7 +198,8 @@ export function callMismatches(actual: readonly CallDraft[], expected: ExpectedS
       else if (key === 'legs') compareLegs(e.pbxCallId, a, want as ExpectedLeg[], tol, shiftMs, errors);
       else {
         const got = (a as unknown as Record<string, unknown>)[key];
-        if (JSON.stringify(got) !== JSON.stringify(want)) errors.push(`${where}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          errors.push(`${where}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
       }
     }
   }

@@ -13,6 +13,17 @@ type Agent = Awaited<ReturnType<TestContext['f']['login']>>['agent'];
 type CallFields = Parameters<TestContext['f']['call']>[0];
 
 const unique = () => crypto.randomBytes(4).toString('hex');
+
+const sessions = new Map<string, Promise<Agent>>();
+/** A logged-in user of `role`, shared by the tests that only need someone with that role (logins cost a bcrypt each). */
+function someone(role: 'admin' | 'supervisor' | 'manager'): Promise<Agent> {
+  if (!sessions.has(role))
+    sessions.set(
+      role,
+      ctx.f.login(role).then((l) => l.agent),
+    );
+  return sessions.get(role)!;
+}
 const at = (iso: string) => new Date(iso);
 const ids = (items: { id: string }[]) => items.map((i) => i.id);
 
@@ -143,7 +154,7 @@ describe('the call record', () => {
   });
 
   it('relatedCallIds are the ids of the linked records', async () => {
-    const { agent } = await ctx.f.login('admin');
+    const agent = await someone('admin');
     const first = await call();
     const [{ pbx_call_id }] = await ctx.ds.query(`SELECT pbx_call_id FROM calls WHERE id = $1`, [first]);
     const second = await call();
@@ -152,7 +163,7 @@ describe('the call record', () => {
   });
 
   it('404 for an unknown call, 400 for a malformed id', async () => {
-    const { agent } = await ctx.f.login('admin');
+    const agent = await someone('admin');
     const missing = await agent.get(`/api/calls/${crypto.randomUUID()}`);
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('not-found');
@@ -169,7 +180,7 @@ describe('GET /api/calls', () => {
     ['abc', 'limit'],
     ['1.5', 'limit'],
   ])('limit=%s → 400 naming %s', async (limit, field) => {
-    const { agent } = await ctx.f.login('manager');
+    const agent = await someone('manager');
     const res = await agent.get('/api/calls').query({ limit });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain(`${field}:`);
@@ -236,7 +247,7 @@ describe('GET /api/calls', () => {
     ['dashes for an id', cursorOf(['2024-01-01T00:00:00Z', '-'.repeat(36)])],
     ['too long', 'x'.repeat(300)],
   ])('cursor: %s → 400', async (_what, cursor) => {
-    const { agent } = await ctx.f.login('manager');
+    const agent = await someone('manager');
     const res = await agent.get('/api/calls').query({ cursor });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain('cursor');
@@ -334,7 +345,7 @@ describe('GET /api/calls', () => {
     [{ number: '12' }, 'number'],
     [{ sort: 'asc' }, 'sort'],
   ])('bad filter %p → 400 naming %s', async (query, field) => {
-    const { agent } = await ctx.f.login('manager');
+    const agent = await someone('manager');
     const res = await agent.get('/api/calls').query(query);
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain(field);
@@ -416,7 +427,7 @@ describe('who sees which calls', () => {
   });
 
   it("an API token works and follows its user's role", async () => {
-    const { agent: admin } = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const manager = await ctx.f.user('manager');
     const supervisor = await ctx.f.user('supervisor');
     const own = await call({ agentUserId: manager.id });
@@ -472,7 +483,7 @@ describe('PATCH /api/calls/:id', () => {
 
   it('validates: unknown or inactive outcome, bad outcome id, empty body, unknown field → 400, nothing published', async () => {
     const { user, agent } = await ctx.f.login('manager');
-    const { agent: admin } = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const id = await call({ agentUserId: user.id });
     const [before] = await ctx.ds.query(`SELECT version::text AS version FROM calls WHERE id = $1`, [id]);
     const retired = (await admin.post('/api/outcomes').send({ name: `Retired ${unique()}`, active: false })).body.id as string;
@@ -529,7 +540,7 @@ describe('outcomes', () => {
   const SEEDED = ['sale', 'consultation', 'complaint', 'callback-needed', 'wrong-number', 'spam'];
 
   it.each(['manager', 'supervisor', 'admin'] as const)('the six seeded outcomes are listed for a %s, in order', async (role) => {
-    const { agent } = await ctx.f.login(role);
+    const agent = await someone(role);
     const res = await agent.get('/api/outcomes');
     expect(res.status).toBe(200);
     const seeded = res.body.items.filter((o: { code: string | null }) => o.code !== null);
@@ -543,8 +554,8 @@ describe('outcomes', () => {
   });
 
   it('admin creates, renames, deactivates and deletes an outcome', async () => {
-    const { agent } = await ctx.f.login('admin');
-    const { agent: manager } = await ctx.f.login('manager');
+    const agent = await someone('admin');
+    const manager = await someone('manager');
     const name = `Deal ${unique()}`;
     const created = await agent.post('/api/outcomes').send({ name });
     expect(created.status).toBe(201);
@@ -573,7 +584,7 @@ describe('outcomes', () => {
   });
 
   it('a duplicate name (any case) is a 409, on create and on rename', async () => {
-    const { agent } = await ctx.f.login('admin');
+    const agent = await someone('admin');
     expect((await agent.post('/api/outcomes').send({ name: 'sale' })).status).toBe(409);
     const name = `Dup ${unique()}`;
     const first = await agent.post('/api/outcomes').send({ name });
@@ -586,7 +597,7 @@ describe('outcomes', () => {
   });
 
   it('validates bodies and ids', async () => {
-    const { agent } = await ctx.f.login('admin');
+    const agent = await someone('admin');
     for (const [body, field] of [
       [{ name: '' }, 'name'],
       [{ name: 'x', sortOrder: -1 }, 'sortOrder'],
@@ -602,8 +613,8 @@ describe('outcomes', () => {
   });
 
   it.each(['manager', 'supervisor'] as const)('a %s gets 403 on outcome changes', async (role) => {
-    const { agent } = await ctx.f.login(role);
-    const { agent: admin } = await ctx.f.login('admin');
+    const agent = await someone(role);
+    const admin = await someone('admin');
     const target = (await admin.post('/api/outcomes').send({ name: `Target ${unique()}` })).body.id as string;
     const statuses = [
       (await agent.post('/api/outcomes').send({ name: `X ${unique()}` })).status,
@@ -616,7 +627,7 @@ describe('outcomes', () => {
   });
 
   it('deleting an outcome used by a call deactivates it; the call keeps its annotation', async () => {
-    const { agent: admin } = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const { user, agent } = await ctx.f.login('manager');
     const name = `Used ${unique()}`;
     const id = (await admin.post('/api/outcomes').send({ name })).body.id as string;

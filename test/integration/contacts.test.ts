@@ -10,6 +10,18 @@ afterAll(() => ctx.close());
 
 const unique = () => crypto.randomBytes(4).toString('hex');
 
+type Agent = Awaited<ReturnType<TestContext['f']['login']>>['agent'];
+const sessions = new Map<string, Promise<{ agent: Agent }>>();
+/** A logged-in user of `role`, shared by the tests that only need someone with that role (logins cost a bcrypt each). */
+function someone(role: 'admin' | 'supervisor' | 'manager'): Promise<{ agent: Agent }> {
+  if (!sessions.has(role))
+    sessions.set(
+      role,
+      ctx.f.login(role).then((l) => ({ agent: l.agent })),
+    );
+  return sessions.get(role)!;
+}
+
 /** A fresh Ukrainian mobile number in every form people type it. */
 function number() {
   const e164 = ctx.f.phone(); // +38050XXXXXXX
@@ -29,7 +41,7 @@ const ids = (items: { id: string }[]) => items.map((i) => i.id);
 
 describe('contacts CRUD', () => {
   it('stores phones typed in any form as E.164 and keeps what was typed', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const n = [number(), number(), number(), number(), number()];
     const typed = [n[0]!.national, n[1]!.international, n[2]!.trunk8, n[3]!.brackets, n[4]!.noPlus];
     const res = await agent
@@ -46,7 +58,7 @@ describe('contacts CRUD', () => {
   });
 
   it('reads, updates (phones replace the old set) and deletes a contact', async () => {
-    const { agent } = await ctx.f.login('supervisor');
+    const { agent } = await someone('supervisor');
     const org = await ctx.f.organization();
     const [p1, p2] = [number(), number()];
     const created = await agent.post('/api/contacts').send({
@@ -87,7 +99,7 @@ describe('contacts CRUD', () => {
   });
 
   it('400 naming phones.N.number for a bad phone, and nothing is stored', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const name = `Bad ${unique()}`;
     const res = await agent
       .post('/api/contacts')
@@ -109,7 +121,7 @@ describe('contacts CRUD', () => {
   });
 
   it('400 naming the field for unknown fields and bad values', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const cases: [Record<string, unknown>, string][] = [
       [{ firstName: 'X', nickname: 'y' }, 'nickname'],
       [{ firstName: '' }, 'firstName'],
@@ -130,7 +142,7 @@ describe('contacts CRUD', () => {
   });
 
   it('malformed JSON is a 400 that says so', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const res = await agent.post('/api/contacts').set('Content-Type', 'application/json').send('{"firstName": "Ivan",');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation');
@@ -138,7 +150,7 @@ describe('contacts CRUD', () => {
   });
 
   it('404 for unknown contacts and organizations, 400 for malformed ids', async () => {
-    const { agent } = await ctx.f.login('admin');
+    const { agent } = await someone('admin');
     const id = crypto.randomUUID();
     const statuses = [
       (await agent.get(`/api/contacts/${id}`)).status,
@@ -180,8 +192,39 @@ describe('contacts: who may do what', () => {
     const none = await agent.post('/api/contacts').send({ firstName: 'Nobody’s', ownerId: null });
     expect(none.body.owner).toBeNull();
 
-    const { agent: sup } = await ctx.f.login('supervisor');
+    const { agent: sup } = await someone('supervisor');
     expect((await sup.post('/api/contacts').send({ firstName: 'Team' })).body.owner).toBeNull();
+  });
+
+  it('a manager cannot take over a contact they do not own (its calls would become visible); hand-over is theirs to give', async () => {
+    const me = await ctx.f.login('manager');
+    const other = await ctx.f.user('manager');
+    const theirs = await ctx.f.contact({ ownerId: other.id });
+    const unowned = await ctx.f.contact();
+    const callId = await ctx.f.call({ agentUserId: other.id, contactId: theirs.id });
+
+    for (const c of [theirs, unowned]) {
+      const res = await me.agent.patch(`/api/contacts/${c.id}`).send({ ownerId: me.user.id });
+      expect(res.status).toBe(403);
+    }
+    expect((await me.agent.patch(`/api/contacts/${theirs.id}`).send({ ownerId: null })).status).toBe(403);
+    expect(
+      await ctx.ds.query(`SELECT owner_id FROM contacts WHERE id = ANY($1::uuid[]) ORDER BY owner_id`, [[theirs.id, unowned.id]]),
+    ).toEqual([{ owner_id: other.id }, { owner_id: null }]);
+    expect((await me.agent.get(`/api/calls/${callId}`)).status).toBe(404);
+    // other fields of any contact stay editable, and an unchanged owner is no reassignment
+    const edited = await me.agent.patch(`/api/contacts/${theirs.id}`).send({ notes: 'called back', ownerId: other.id });
+    expect([edited.status, edited.body.notes]).toEqual([200, 'called back']);
+
+    // their own contact: a manager may hand it over
+    const mine = await ctx.f.contact({ ownerId: me.user.id });
+    const handed = await me.agent.patch(`/api/contacts/${mine.id}`).send({ ownerId: other.id });
+    expect([handed.status, handed.body.owner?.id]).toEqual([200, other.id]);
+    // a supervisor reassigns any
+    const { agent: sup } = await someone('supervisor');
+    const reassigned = await sup.patch(`/api/contacts/${theirs.id}`).send({ ownerId: me.user.id });
+    expect([reassigned.status, reassigned.body.owner?.id]).toEqual([200, me.user.id]);
+    expect((await me.agent.get(`/api/calls/${callId}`)).status).toBe(200);
   });
 
   it('a manager deletes only their own contacts (403 otherwise); supervisors and admins delete any', async () => {
@@ -198,16 +241,16 @@ describe('contacts: who may do what', () => {
     expect(await ctx.ds.query(`SELECT id FROM contacts WHERE id = ANY($1::uuid[]) ORDER BY id`, [[theirs.id, unowned.id]])).toHaveLength(2);
     expect((await me.agent.delete(`/api/contacts/${mine.id}`)).status).toBe(204);
 
-    const { agent: sup } = await ctx.f.login('supervisor');
-    const { agent: admin } = await ctx.f.login('admin');
+    const { agent: sup } = await someone('supervisor');
+    const { agent: admin } = await someone('admin');
     expect((await sup.delete(`/api/contacts/${theirs.id}`)).status).toBe(204);
     expect((await admin.delete(`/api/contacts/${unowned.id}`)).status).toBe(204);
     expect(await ctx.ds.query(`SELECT id FROM contacts WHERE id = ANY($1::uuid[])`, [[mine.id, theirs.id, unowned.id]])).toEqual([]);
   });
 
   it('organization delete: 403 for a manager, 204 for a supervisor; its contacts stay, unlinked', async () => {
-    const { agent: manager } = await ctx.f.login('manager');
-    const { agent: sup } = await ctx.f.login('supervisor');
+    const { agent: manager } = await someone('manager');
+    const { agent: sup } = await someone('supervisor');
     const org = await ctx.f.organization({ phones: [number().national] });
     const member = await ctx.f.contact({ organizationId: org.id });
 
@@ -222,7 +265,7 @@ describe('contacts: who may do what', () => {
 
 describe('organizations CRUD', () => {
   it('creates, reads with its contacts, updates and lists organizations', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const [p1, p2] = [number(), number()];
     const name = `Roshen ${unique()}`;
     const created = await agent
@@ -257,7 +300,7 @@ describe('organizations CRUD', () => {
   });
 
   it('finds organizations by any form of their own or their contacts’ phones, and by a digit fragment', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const [own, members] = [number(), number()];
     const org = await ctx.f.organization({ phones: [own.national] });
     await ctx.f.contact({ organizationId: org.id, phones: [members.national] });
@@ -270,7 +313,7 @@ describe('organizations CRUD', () => {
 
 describe('contact search', () => {
   it('by name: case-insensitive and partial; by email; by organization name', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const tag = unique();
     const org = await ctx.f.organization({ name: `Orgname${tag}` });
     const c = await agent
@@ -286,7 +329,7 @@ describe('contact search', () => {
   });
 
   it('a LIKE wildcard in the search term is literal', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const tag = unique();
     await ctx.f.contact({ firstName: `Wild${tag}x` });
     const res = await agent.get('/api/contacts').query({ q: `Wild${tag}%` });
@@ -296,7 +339,7 @@ describe('contact search', () => {
   });
 
   it('by any form of a phone number, and by a digit fragment', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const n = number();
     const c = await ctx.f.contact({ phones: [n.national] });
     for (const q of [n.national, n.international, n.trunk8, n.brackets, n.noPlus, n.e164]) {
@@ -343,7 +386,7 @@ describe('contact search', () => {
 
 describe('GET /api/contacts/lookup', () => {
   it('finds the contact with its organization, from any form of the number', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const n = number();
     const org = await ctx.f.organization();
     const c = await ctx.f.contact({ organizationId: org.id, phones: [n.national] });
@@ -361,7 +404,7 @@ describe('GET /api/contacts/lookup', () => {
   });
 
   it('a contact’s number also listed as its own organization’s phone still matches the contact', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const n = number();
     const org = await ctx.f.organization({ phones: [n.national] });
     const c = await ctx.f.contact({ organizationId: org.id, phones: [n.national] });
@@ -370,7 +413,7 @@ describe('GET /api/contacts/lookup', () => {
   });
 
   it('matches an organization by its own phones', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const n = number();
     const org = await ctx.f.organization({ phones: [n.brackets] });
     const res = await agent.get('/api/contacts/lookup').query({ phone: n.national });
@@ -384,7 +427,7 @@ describe('GET /api/contacts/lookup', () => {
   });
 
   it('is ambiguous when two contacts share the number: never picks one, lists both', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const n = number();
     const a = await ctx.f.contact({ firstName: 'Andriy', phones: [n.national] });
     const b = await ctx.f.contact({ firstName: 'Bohdan', phones: [n.trunk8] });
@@ -401,7 +444,7 @@ describe('GET /api/contacts/lookup', () => {
   });
 
   it('none for a number nobody has', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const n = number();
     const res = await agent.get('/api/contacts/lookup').query({ phone: n.national });
     expect(res.body).toEqual({ phone: n.e164, match: 'none', contact: null, organization: null, candidates: [] });
@@ -413,14 +456,14 @@ describe('GET /api/contacts/lookup', () => {
     ['an empty phone', ''],
     ['a too short number', '+380 50 111'],
   ])('400 for %s', async (_what, phone) => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const res = await agent.get('/api/contacts/lookup').query({ phone });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain('phone');
   });
 
   it('400 without the phone parameter', async () => {
-    const { agent } = await ctx.f.login('manager');
+    const { agent } = await someone('manager');
     const res = await agent.get('/api/contacts/lookup');
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain('phone');

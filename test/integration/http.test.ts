@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import request from 'supertest';
+import { QueryFailedError } from 'typeorm';
 import { operations } from '../../src/http/openapi';
 import { createLogger } from '../../src/logger';
 import { createTestContext, type TestContext } from '../helpers/test-context';
@@ -105,6 +106,43 @@ describe('GET /api/openapi.json', () => {
   });
 });
 
+describe('every route, every role', () => {
+  const call = (agent: ReturnType<typeof request.agent> | ReturnType<typeof request>, op: (typeof operations)[number]) => {
+    const path = op.path.replace('{id}', '00000000-0000-4000-8000-000000000000');
+    const req = (agent as ReturnType<typeof request.agent>)[op.method](path);
+    return op.method === 'get' || op.method === 'delete' ? req : req.send({});
+  };
+
+  it('anonymous: 401 on every non-public route, never 401 on a public one', async () => {
+    for (const op of operations.filter((o) => o.path !== '/api/auth/logout')) {
+      const res = await call(request(ctx.app), op);
+      expect([op.method, op.path, res.status === 401]).toEqual([op.method, op.path, op.access !== 'public']);
+    }
+  });
+
+  it.each(['manager', 'supervisor'] as const)('a %s: 403 on every admin route, and no 401 or 5xx on any route', async (role) => {
+    const { agent } = await ctx.f.login(role);
+    for (const op of operations.filter((o) => o.access !== 'public')) {
+      const res = await call(agent, op);
+      const denied = res.status === 403;
+      expect([op.method, op.path, res.status === 401 || res.status >= 500, op.access === 'admin' ? denied : 'n/a']).toEqual([
+        op.method,
+        op.path,
+        false,
+        op.access === 'admin' ? true : 'n/a',
+      ]);
+    }
+  });
+
+  it('an admin: never 401, 403 or 500', async () => {
+    const { agent } = await ctx.f.login('admin');
+    for (const op of operations.filter((o) => o.access !== 'public')) {
+      const res = await call(agent, op);
+      expect([op.method, op.path, [401, 403, 500].includes(res.status)]).toEqual([op.method, op.path, false]);
+    }
+  });
+});
+
 describe('errors', () => {
   it('an unknown /api route is a 404 in JSON, even anonymous', async () => {
     for (const [method, path] of [
@@ -138,6 +176,27 @@ describe('errors', () => {
     expect(logged!.level).toBe(50);
     // and the app carries on
     expect((await agent.get('/api/outcomes')).status).toBe(200);
+  });
+
+  it('a unique constraint that loses a race (after the service checked) is a 409, not a 500', async () => {
+    const { agent } = await ctx.f.login('admin');
+    // what PostgreSQL answers the second of two simultaneous creates; raised without a real SQL error, see the report
+    const raced = new QueryFailedError(
+      'INSERT INTO "outcomes" …',
+      [],
+      Object.assign(new Error('duplicate key value violates unique constraint "outcomes__uq__name"'), {
+        code: '23505',
+        constraint: 'outcomes__uq__name',
+      }),
+    );
+    const spy = jest.spyOn(ctx.parts.outcomes, 'create').mockRejectedValueOnce(raced);
+    try {
+      const res = await agent.post('/api/outcomes').send({ name: 'Raced' });
+      expect(res.status).toBe(409);
+      expect(res.body.error).toEqual({ code: 'conflict', message: 'Already exists (outcomes__uq__name)' });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('malformed JSON is a 400 mentioning JSON; a too large body is a 413', async () => {

@@ -9,6 +9,18 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 const unique = () => crypto.randomBytes(4).toString('hex');
+
+type Agent = Awaited<ReturnType<TestContext['f']['login']>>['agent'];
+const sessions = new Map<string, Promise<{ agent: Agent }>>();
+/** A logged-in user of `role`, shared by the tests that only need someone with that role (logins cost a bcrypt each). */
+function someone(role: 'admin' | 'supervisor' | 'manager'): Promise<{ agent: Agent }> {
+  if (!sessions.has(role))
+    sessions.set(
+      role,
+      ctx.f.login(role).then((l) => ({ agent: l.agent })),
+    );
+  return sessions.get(role)!;
+}
 const newUser = (fields: Record<string, unknown> = {}) => ({
   email: `user-${unique()}@example.test`,
   name: `User ${unique()}`,
@@ -20,7 +32,7 @@ const newUser = (fields: Record<string, unknown> = {}) => ({
 
 describe('users: admin CRUD with extensions', () => {
   it('creates, reads, lists, updates and deletes a user with extensions', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const body = newUser();
     const ext = body.extensions[0] as string;
 
@@ -69,7 +81,7 @@ describe('users: admin CRUD with extensions', () => {
   });
 
   it('stores the email lowercased and refuses a duplicate email in any case (409)', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const body = newUser({ email: `Mixed-${unique()}@Example.TEST`, extensions: [] });
     const created = await admin.agent.post('/api/users').send(body);
     expect(created.status).toBe(201);
@@ -87,7 +99,7 @@ describe('users: admin CRUD with extensions', () => {
   });
 
   it('refuses an extension owned by someone else (409) and leaves both users unchanged', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const ext = ctx.f.extension();
     const owner = await ctx.f.user('manager', [ext]);
 
@@ -110,7 +122,7 @@ describe('users: admin CRUD with extensions', () => {
     ['extensions.0', { extensions: ['10a'] }],
     ['isAdmin', { isAdmin: true }],
   ])('400 naming the field %s for a bad body', async (field, override) => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const res = await admin.agent.post('/api/users').send(newUser(override));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation');
@@ -119,7 +131,7 @@ describe('users: admin CRUD with extensions', () => {
   });
 
   it('400 naming the missing field', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const { name: _name, ...body } = newUser();
     const res = await admin.agent.post('/api/users').send(body);
     expect(res.status).toBe(400);
@@ -127,7 +139,7 @@ describe('users: admin CRUD with extensions', () => {
   });
 
   it('PATCH validates like POST', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const user = await ctx.f.user('manager');
     const bad = await admin.agent.patch(`/api/users/${user.id}`).send({ password: 'short' });
     expect(bad.status).toBe(400);
@@ -138,7 +150,7 @@ describe('users: admin CRUD with extensions', () => {
   });
 
   it('an empty PATCH changes nothing and answers 200', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const user = await ctx.f.user('manager', [ctx.f.extension()]);
     const res = await admin.agent.patch(`/api/users/${user.id}`).send({});
     expect(res.status).toBe(200);
@@ -146,7 +158,7 @@ describe('users: admin CRUD with extensions', () => {
   });
 
   it('404 on an unknown uuid, 400 on a malformed one', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const missing = crypto.randomUUID();
     for (const res of [
       await admin.agent.get(`/api/users/${missing}`),
@@ -167,7 +179,7 @@ describe('users: admin CRUD with extensions', () => {
   });
 
   it.each(['supervisor', 'manager'] as const)('a %s gets 403 on every users route', async (role) => {
-    const { agent } = await ctx.f.login(role);
+    const { agent } = await someone(role);
     const target = await ctx.f.user('manager');
     const responses = [
       await agent.get('/api/users'),
@@ -213,7 +225,7 @@ describe('users: an admin and their own account', () => {
   });
 
   it('another admin can demote and delete an admin', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const other = await ctx.f.user('admin');
     expect((await admin.agent.patch(`/api/users/${other.id}`).send({ role: 'manager' })).body.role).toBe('manager');
     expect((await admin.agent.delete(`/api/users/${other.id}`)).status).toBe(204);
@@ -222,7 +234,7 @@ describe('users: an admin and their own account', () => {
 
 describe('users: passwords and sessions', () => {
   it("a password change ends that user's sessions; the new password works and the old does not", async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const { user, agent } = await ctx.f.login('manager');
     const bystander = await ctx.f.login('manager');
     expect((await agent.get('/api/me')).status).toBe(200);
@@ -241,7 +253,7 @@ describe('users: passwords and sessions', () => {
   });
 
   it('a change of name only keeps the sessions', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const { user, agent } = await ctx.f.login('manager');
     expect((await admin.agent.patch(`/api/users/${user.id}`).send({ name: 'New Name' })).status).toBe(200);
     const me = await agent.get('/api/me');
@@ -296,7 +308,7 @@ describe('GET/PATCH /api/me', () => {
   });
 
   it('works with an API token and is 401 anonymous', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const manager = await ctx.f.user('manager');
     const token = (await admin.agent.post('/api/tokens').send({ name: 'me', userId: manager.id })).body.token as string;
     const res = await request(ctx.app).get('/api/me').set('Authorization', `Bearer ${token}`);
@@ -308,7 +320,7 @@ describe('GET/PATCH /api/me', () => {
 
 describe('the ExtensionDirectory follows user changes immediately', () => {
   it('reflects added, moved and removed extensions', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const [a, b] = [ctx.f.extension(), ctx.f.extension()];
     const { directory } = ctx.parts;
     expect(directory.has(a)).toBe(false);
@@ -332,7 +344,7 @@ describe('the ExtensionDirectory follows user changes immediately', () => {
   });
 
   it('keeps a deleted user’s extension as a known, unowned extension that another user can take', async () => {
-    const admin = await ctx.f.login('admin');
+    const admin = await someone('admin');
     const ext = ctx.f.extension();
     const user = await ctx.f.user('manager', [ext]);
     expect((await admin.agent.delete(`/api/users/${user.id}`)).status).toBe(204);

@@ -147,7 +147,8 @@ describe('call tracker: behaviour', () => {
   it('applies registering and unregistering an extension from the next event', () => {
     const events = eventsOf('inbound_answered');
     const rings = indexOf(events, (e) => e.type === 'channel-created' && namedChannel(e, 'PJSIP/101-'));
-    const agentsFrom = (from: number, agents: string[], before: string[]) => (i: number) => fixtureCtx(new Set(i >= from ? agents : before));
+    const agentsFrom = (from: number, agents: string[], before: string[]) => (i: number) =>
+      fixtureCtx(new Set(i >= from ? agents : before));
 
     // registered just before 101's phone rang: an agent, and the call is answered by it
     let call = only(replay(events, agentsFrom(rings, ['101'], [])).calls);
@@ -173,7 +174,10 @@ describe('call tracker: behaviour', () => {
   it('accepts an anonymous caller: no number, no error', () => {
     const scenario = loadScenario('inbound_answered');
     const withheld = (raw: string) =>
-      raw.replace(/^(CallerIDNum|CallerIDnum|CallerIDani|ConnectedLineNum|DestConnectedLineNum|Source): \+380501112233\r$/gm, '$1: anonymous\r');
+      raw.replace(
+        /^(CallerIDNum|CallerIDnum|CallerIDani|ConnectedLineNum|DestConnectedLineNum|Source): \+380501112233\r$/gm,
+        '$1: anonymous\r',
+      );
     const { calls } = replay(captureEvents(scenario.frames.map((f) => ({ ...f, raw: withheld(f.raw) }))));
     const expected: ExpectedScenario = {
       ...scenario.expected,
@@ -232,7 +236,15 @@ describe('call tracker: behaviour', () => {
     const carrier = { ...info('PJSIP/carrier-00000001', '1800000000.1', '1800000000.1', 4, '380441234567'), callerNumber: '+380501112233' };
     const ringing101 = info('PJSIP/101-00000002', '1800000000.2', '1800000000.1', 0, 's');
     const picker102 = info('PJSIP/102-00000003', '1800000004.3', '1800000004.3', 4, '*8101');
-    const hangup = (channel: ChannelInfo, cause: number): PbxEvent => ({ type: 'hangup', ...at(30), channel, cause, source: 'ami', hangupSource: null, dialStatus: null });
+    const hangup = (channel: ChannelInfo, cause: number): PbxEvent => ({
+      type: 'hangup',
+      ...at(30),
+      channel,
+      cause,
+      source: 'ami',
+      hangupSource: null,
+      dialStatus: null,
+    });
     const events: PbxEvent[] = [
       { type: 'channel-created', ...at(0), channel: carrier },
       { type: 'channel-created', ...at(0.1), channel: ringing101 },
@@ -243,7 +255,15 @@ describe('call tracker: behaviour', () => {
       { type: 'pickup', ...at(5), picker: { ...picker102, state: 6 }, target: { ...ringing101, state: 5 } },
       { type: 'channel-renamed', ...at(5), channel: ringing101, newName: 'PJSIP/101-00000002<ZOMBIE>' },
       { type: 'dial-end', ...at(5), caller: carrier, callee: { ...picker102, state: 6 }, status: 'ANSWER' },
-      { type: 'hangup', ...at(5), channel: { ...ringing101, name: 'PJSIP/101-00000002<ZOMBIE>' }, cause: 26, source: 'ami', hangupSource: null, dialStatus: null },
+      {
+        type: 'hangup',
+        ...at(5),
+        channel: { ...ringing101, name: 'PJSIP/101-00000002<ZOMBIE>' },
+        cause: 26,
+        source: 'ami',
+        hangupSource: null,
+        dialStatus: null,
+      },
       { type: 'channel-state', ...at(5), channel: { ...carrier, state: 6 } },
       { type: 'bridge-enter', ...at(5), channel: { ...picker102, state: 6 }, bridgeId: 'b1', mergesCalls: true, swapChannelId: null },
       { type: 'bridge-enter', ...at(5), channel: { ...carrier, state: 6 }, bridgeId: 'b1', mergesCalls: true, swapChannelId: null },
@@ -301,16 +321,51 @@ describe('call tracker: lost AMI link', () => {
   });
 
   it('resumes a call whose channels are still there: one record, finished normally', () => {
-    const resync: PbxEvent = { type: 'resync', ...later(last, 6000), channels: [snapshotItem('PJSIP/carrier-'), snapshotItem('PJSIP/101-')] };
+    const resync: PbxEvent = {
+      type: 'resync',
+      ...later(last, 6000),
+      channels: [snapshotItem('PJSIP/carrier-'), snapshotItem('PJSIP/101-')],
+    };
     const r = replay([...before, lost, resync, ...after]);
     expectCallsToMatch(r.calls, loadScenario('inbound_answered').expected);
     expect(only(r.calls).endReason).toBe('normal');
     expect(r.changes.filter((c) => c.event === before.length + 1)).toEqual([]); // the resync itself changes nothing
   });
 
+  it('ends, at the loss, the legs of channels that vanished during it; the call goes on', () => {
+    const queue = eventsOf('queue_ringall');
+    const cut = indexOf(queue, (e) => e.type === 'channel-state' && namedChannel(e, 'PJSIP/102-') && e.channel.state === 5) + 1;
+    const head = queue.slice(0, cut);
+    const tail = queue.slice(cut);
+    const end = head[head.length - 1] as PbxEvent;
+    const lostQ: PbxEvent = { type: 'link-lost', ...later(end, 100) };
+    const item = (prefix: string): ResyncChannel => {
+      const e = [...head].reverse().find((x) => namedChannel(x, prefix)) as { channel: ChannelInfo };
+      return { ...e.channel, durationSeconds: 1, bridgeId: null, application: null };
+    };
+    const r = replay([
+      ...head,
+      lostQ,
+      { type: 'resync', ...later(end, 500), channels: [item('PJSIP/carrier-'), item('PJSIP/102-')] },
+      ...tail,
+    ]);
+    expect(only(r.calls)).toMatchObject({
+      state: 'ended',
+      endReason: 'normal',
+      disposition: 'answered',
+      agentExtension: '102',
+      legs: [
+        { extension: '101', endedAt: lostQ.at, answeredAt: null },
+        { extension: '102', result: 'answered' },
+      ],
+    });
+  });
+
   it('creates a call first seen in a resync from it (startedAt = now − Duration)', () => {
     const resyncAt = later(last, 6000);
-    const r = replay([{ type: 'resync', ...resyncAt, channels: [snapshotItem('PJSIP/101-'), { ...snapshotItem('PJSIP/carrier-'), durationSeconds: 9 }] }]);
+    const r = replay([
+      { type: 'resync', ...resyncAt, channels: [snapshotItem('PJSIP/101-'), { ...snapshotItem('PJSIP/carrier-'), durationSeconds: 9 }] },
+    ]);
     expect(only(r.calls)).toMatchObject({
       pbxCallId: '1795715947.0',
       direction: 'inbound',
@@ -384,6 +439,29 @@ describe('call tracker: PBX restart and stale calls', () => {
       // the PBX clock went back, ours went on: stale
       expect(only(reduce(state, sweep(-86_400_000, 120_000), fixtureCtx()).changes).endReason).toBe('stale');
     });
+  });
+
+  it('survives shuffled, dropped and duplicated events without throwing, and a restart leaves nothing behind', () => {
+    const day = dayOfCalls();
+    let seed = 12345;
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+    for (let round = 0; round < 40; round++) {
+      const events = day.filter(() => rand() > 0.1);
+      for (let i = 0; i < events.length / 10; i++) {
+        const a = Math.floor(rand() * events.length);
+        const b = Math.min(events.length - 1, a + Math.floor(rand() * 20));
+        [events[a], events[b]] = [events[b] as PbxEvent, events[a] as PbxEvent];
+        if (rand() < 0.05) events.splice(b, 0, events[a] as PbxEvent);
+      }
+      const state = createTrackerState();
+      for (const ev of events) {
+        const { changes } = reduce(state, ev, fixtureCtx());
+        for (const d of changes) expect(d.state === 'ended').toBe(d.endedAt !== null);
+      }
+      const last = events[events.length - 1] as PbxEvent;
+      reduce(state, { type: 'pbx-restart', ...later(last, 1000) }, fixtureCtx());
+      expect(trackerStats(state)).toMatchObject({ openCalls: 0, channels: 0, bridges: 0 });
+    }
   });
 
   it('keeps its memory bounded', () => {

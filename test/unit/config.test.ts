@@ -89,10 +89,19 @@ describe('loadConfig', () => {
     ['AMI_SECRET', { AMI_HOST: 'pbx', AMI_USERNAME: 'calltrack' }],
     ['AMI_HOST', { AMI_USERNAME: 'calltrack', AMI_SECRET: 's' }],
     ['ARI_PASSWORD', { ARI_URL: 'http://pbx:8088', ARI_USERNAME: 'ari' }],
+    ['ORIGINATE_ALLOW', { ORIGINATE_ALLOW: '380*' }],
+    ['ORIGINATE_ALLOW', { ORIGINATE_ALLOW: '+380*,,+48*' }],
+    ['ORIGINATE_ALLOW', { ORIGINATE_ALLOW: '+38*0' }],
   ])('a bad value is a ConfigError naming %s', (variable, env) => {
     const err = configError(env);
     expect(err.variable).toBe(variable);
     expect(err.message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it('reads ORIGINATE_ALLOW as a list of E.164 prefixes and exact numbers', () => {
+    expect(loadConfig({}).originateAllow).toBeUndefined();
+    expect(loadConfig({ ORIGINATE_ALLOW: ' +380* , +48*,+442071234567' }).originateAllow).toEqual(['+380*', '+48*', '+442071234567']);
+    expect(Object.isFrozen(loadConfig({ ORIGINATE_ALLOW: '+*' }).originateAllow)).toBe(true);
   });
 
   it('does not echo secrets in the error', () => {

@@ -57,7 +57,8 @@ describe('parseAmiFrame', () => {
       for (const f of loadScenario(name).frames) {
         const ours = parseAmiFrame(f.raw);
         const theirs = clientParse([f.raw]);
-        if (theirs.length === 0) expect(ours).toEqual({}); // the greeting
+        if (theirs.length === 0)
+          expect(ours).toEqual({}); // the greeting
         else expect(ours).toEqual(theirs[0]);
         compared++;
       }
@@ -73,7 +74,8 @@ describe('parseAmiFrame', () => {
     for (let i = 0; i < 2000; i++) {
       const n = 1 + Math.floor(rand() * 12);
       const lines: string[] = [];
-      for (let j = 0; j < n; j++) lines.push(rand() < 0.1 ? pick(['noseparator', 'Key:novalue', 'Key:  two']) : `${pick(keys)}: ${pick(values)}`);
+      for (let j = 0; j < n; j++)
+        lines.push(rand() < 0.1 ? pick(['noseparator', 'Key:novalue', 'Key:  two']) : `${pick(keys)}: ${pick(values)}`);
       const raw = `${lines.join(rand() < 0.5 ? '\r\n' : '\n')}\r\n\r\n`;
       const theirs = clientParse([raw]);
       expect(parseAmiFrame(raw)).toEqual(theirs[0] ?? {});
@@ -160,7 +162,11 @@ describe('toPbxEvent', () => {
     expect(cel('LINKEDID_END')).toMatchObject({ type: 'linkedid-end', pbxCallId: '1795715947.0' });
     expect(cel('HANGUP')).toMatchObject({ type: 'hangup', source: 'cel', cause: 16, hangupSource: 'PJSIP/carrier-00000000' });
     expect(cel('ANSWER')).toMatchObject({ type: 'channel-answered', channel: { name: 'PJSIP/101-00000001' } });
-    expect(cel('ATTENDEDTRANSFER', 'attended_transfer')).toMatchObject({ type: 'transfer-recorded', kind: 'attended', otherChannelId: '1795714626.48' });
+    expect(cel('ATTENDEDTRANSFER', 'attended_transfer')).toMatchObject({
+      type: 'transfer-recorded',
+      kind: 'attended',
+      otherChannelId: '1795714626.48',
+    });
     expect(cel('CHAN_START')).toBeNull();
     expect(cel('APP_START')).toBeNull();
     expect(cel('BRIDGE_ENTER')).toBeNull();
@@ -179,7 +185,13 @@ describe('toPbxEvent', () => {
     expect(item).toMatchObject({
       type: 'resync-channel',
       requestId: 'resync-1',
-      channel: { channelId: '1795715947.0', durationSeconds: 2, bridgeId: '0fe19473-6415-44ac-a0e7-a8c67f087f8e', state: 6, connectedNumber: '101' },
+      channel: {
+        channelId: '1795715947.0',
+        durationSeconds: 2,
+        bridgeId: '0fe19473-6415-44ac-a0e7-a8c67f087f8e',
+        state: 6,
+        connectedNumber: '101',
+      },
     });
     expect(toPbxEvent(parseAmiFrame(firstRaw('resync_midcall', 'CoreShowChannelsComplete')), RX, 0)).toMatchObject({
       type: 'resync-complete',
@@ -217,17 +229,40 @@ describe('toPbxEvent', () => {
     const junk = (n: number): string => String.fromCharCode(...Array.from({ length: n }, () => Math.floor(rand() * 256)));
     const huge: ((raw: string) => string)[] = [
       (raw) => raw.replace(/: [^\r]*/, `: ${big}`), // a 1 MB value (the event name)
-      (raw) => raw.replace(/(Channel|Uniqueid|Linkedid|Extra|Value|Timestamp|Duration|UserField): [^\r]*/, (_m, k: string) => `${k}: ${big}`), // 1 MB field
+      (raw) =>
+        raw.replace(/(Channel|Uniqueid|Linkedid|Extra|Value|Timestamp|Duration|UserField): [^\r]*/, (_m, k: string) => `${k}: ${big}`), // 1 MB field
     ];
     const mutations: ((raw: string) => string | AmiFrame)[] = [
       () => junk(1 + Math.floor(rand() * 400)), // binary junk
-      (raw) => raw.split('\r\n').filter(() => rand() > 0.3).join('\r\n'), // missing fields
+      (raw) =>
+        raw
+          .split('\r\n')
+          .filter(() => rand() > 0.3)
+          .join('\r\n'), // missing fields
       (raw) => raw.replace(/: [^\r]*/g, (m) => (rand() < 0.3 ? `: ${junk(8)}` : m)), // garbage values
-      (raw) => raw.replace(/\r\n\r\n$/, `\r\n${pick(['Uniqueid', 'Linkedid', 'Channel', 'Timestamp', 'Cause', 'DialStatus', 'Extra'])}: dup\r\n\r\n`), // arrays
+      (raw) =>
+        raw.replace(
+          /\r\n\r\n$/,
+          `\r\n${pick(['Uniqueid', 'Linkedid', 'Channel', 'Timestamp', 'Cause', 'DialStatus', 'Extra'])}: dup\r\n\r\n`,
+        ), // arrays
       (raw) => raw.replace(/\r\n/g, rand() < 0.5 ? '\n' : '\r'), // odd line ends
       (raw) => raw.slice(0, Math.floor(rand() * raw.length)), // truncated
-      () => ({ event: pick(['Hangup', 'CEL', 'VarSet', 'DialBegin', 'Cdr']), uniqueid: {} as unknown as string, linkedid: ['1', '2'], channel: 5 as unknown as string, variable: 'x' as unknown as Record<string, string>, eventname: 'HANGUP', extra: '{"hangupcause":"x"' }),
-      () => ({ event: ['Newchannel', 'Hangup'] as unknown as string, uniqueid: '1.1', linkedid: '1.1', channel: 'PJSIP/1-1', timestamp: { a: 1 } as unknown as string }),
+      () => ({
+        event: pick(['Hangup', 'CEL', 'VarSet', 'DialBegin', 'Cdr']),
+        uniqueid: {} as unknown as string,
+        linkedid: ['1', '2'],
+        channel: 5 as unknown as string,
+        variable: 'x' as unknown as Record<string, string>,
+        eventname: 'HANGUP',
+        extra: '{"hangupcause":"x"',
+      }),
+      () => ({
+        event: ['Newchannel', 'Hangup'] as unknown as string,
+        uniqueid: '1.1',
+        linkedid: '1.1',
+        channel: 'PJSIP/1-1',
+        timestamp: { a: 1 } as unknown as string,
+      }),
     ];
     let events = 0;
     for (let i = 0; i < 10_000; i++) {
