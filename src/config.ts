@@ -25,6 +25,8 @@ const url = (protocols: string[]) =>
     { message: `must be a URL (${protocols.join(' or ')})` },
   );
 const countries = new Set<string>(getCountries());
+/** An ORIGINATE_ALLOW entry: an E.164 prefix ending in `*` (`+380*`, `+*` for anything), or one exact number. */
+const ALLOW_PATTERN = /^\+(?:\d{0,15}\*|\d{1,15})$/;
 
 const schema = z.object({
   PORT: optional.pipe(port.default(3000)),
@@ -46,6 +48,15 @@ const schema = z.object({
   ARI_USERNAME: optional,
   ARI_PASSWORD: optional,
   ARI_APP: optional.pipe(z.string().default('calltrack')),
+  ORIGINATE_ALLOW: optional.refine(
+    (v) =>
+      v === undefined ||
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .every((p) => ALLOW_PATTERN.test(p)),
+    { message: 'must be comma-separated E.164 prefixes ending in * or exact E.164 numbers, e.g. +380*,+48*' },
+  ),
   SESSION_SECRET: optional.refine((v) => v === undefined || v.length >= 32, {
     message: 'must be at least 32 characters',
   }),
@@ -79,6 +90,8 @@ export interface Config {
   readonly ari:
     | { readonly url: string; readonly username: string; readonly password: string; readonly app: string }
     | undefined;
+  /** Click-to-call destinations (E.164 prefixes `+380*` or exact numbers); undefined: national numbers of defaultCountry. */
+  readonly originateAllow: readonly string[] | undefined;
   readonly sessionSecret: string | undefined;
   readonly recordingsDir: string;
   readonly redisUrl: string | undefined;
@@ -115,6 +128,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     ari: env.ARI_URL
       ? Object.freeze({ url: env.ARI_URL, username: env.ARI_USERNAME!, password: env.ARI_PASSWORD!, app: env.ARI_APP })
       : undefined,
+    originateAllow: env.ORIGINATE_ALLOW ? Object.freeze(env.ORIGINATE_ALLOW.split(',').map((p) => p.trim())) : undefined,
     sessionSecret: env.SESSION_SECRET,
     recordingsDir: path.resolve(env.RECORDINGS_DIR ?? path.join(dataDir, 'recordings')),
     redisUrl: env.REDIS_URL,

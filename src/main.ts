@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { createAuditService } from './audit/audit.service';
 import { createAmiClient } from './asterisk/ami.client';
+import { createAriClient, type AriClient } from './asterisk/ari.client';
 import { loadDemoScenarios, startDemoLoop, startDemoPbx } from './asterisk/demo-pbx';
 import { electListener } from './asterisk/listener-election';
 import { createPbxLink, type PbxLink } from './asterisk/pbx-link';
@@ -13,6 +14,7 @@ import { createCallCapture, type CallCapture } from './calls/call-capture';
 import { createCallStore } from './calls/call-store';
 import { createCallsRepository } from './calls/calls.repository';
 import { createCallsService } from './calls/calls.service';
+import { createClickToCallService } from './calls/click-to-call.service';
 import { createOutcomesService } from './calls/outcomes.service';
 import { ConfigError, loadConfig, type Config } from './config';
 import { matchNumber } from './contacts/contact-matcher';
@@ -21,6 +23,7 @@ import { seedDemo } from './demo/demo-seed';
 import { migrate, openDatabase } from './db/database';
 import type { DataSource } from 'typeorm';
 import { createApp, type PbxStatus } from './http/app';
+import { createSocketServer } from './live/socket.server';
 import { createLogger, type Logger } from './logger';
 import { createAuthService } from './users/auth.service';
 import { ensureFirstAdmin, resolveSessionSecret } from './users/bootstrap';
@@ -55,6 +58,10 @@ export interface WireOptions {
   trustProxy?: boolean;
   webDir?: string;
   pbxStatus?: () => PbxStatus;
+  /** ARI (click-to-call, recordings); undefined: not configured */
+  ari?: AriClient;
+  /** ORIGINATE_ALLOW; undefined: national numbers of defaultCountry */
+  originateAllow?: readonly string[];
 }
 
 /** Repositories, services and the HTTP app on an open database (tests call this too). */
@@ -78,6 +85,14 @@ export function wire(ds: DataSource, o: WireOptions) {
   });
   const calls = createCallsService({ ds, calls: callsRepo, defaultCountry: o.defaultCountry, publish: bus.publish, live: capture });
   const outcomes = createOutcomesService(ds);
+  const clickToCall = createClickToCallService({
+    ari: o.ari,
+    directory,
+    audit,
+    defaultCountry: o.defaultCountry,
+    allow: o.originateAllow,
+    logger: logger.child({ component: 'click-to-call' }),
+  });
   const app = createApp({
     logger,
     ds,
@@ -86,13 +101,14 @@ export function wire(ds: DataSource, o: WireOptions) {
     contacts,
     calls,
     outcomes,
+    clickToCall,
     audit,
     pbxStatus: o.pbxStatus ?? (() => ({ mode: 'disabled', status: 'disabled' })),
     trustProxy: o.trustProxy,
     webDir: o.webDir,
     version: packageVersion(),
   });
-  return { audit, directory, bus, users, auth, contacts, callsRepo, store, capture, calls, outcomes, app };
+  return { audit, directory, bus, users, auth, contacts, callsRepo, store, capture, calls, outcomes, clickToCall, app };
 }
 
 /**
@@ -104,6 +120,7 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
   const { ds } = db;
   await migrate(ds, logger);
   let pbxStatus: () => PbxStatus = () => ({ mode: 'disabled', status: 'disabled' });
+  const ari = config.ari ? createAriClient({ ...config.ari, logger }) : undefined;
   const parts = wire(ds, {
     logger,
     pbxStatus: () => pbxStatus(),
@@ -111,6 +128,8 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
     sessionSecret: resolveSessionSecret(config.sessionSecret, config.dataDir),
     trustProxy: config.http.trustProxy,
     webDir: path.join(__dirname, '..', 'web'),
+    ari,
+    originateAllow: config.originateAllow,
   });
   const { app } = parts;
   await parts.directory.reload();
@@ -121,11 +140,22 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
   }
   const pbx = await startPbx(config, logger, parts.capture, ds);
   pbxStatus = pbx.status;
+  ari?.start();
   // extensions added by another process (CLI, a second node) apply within seconds
   const directoryTimer = setInterval(() => void parts.directory.reload().catch((err: unknown) => logger.warn({ err }, 'extension reload failed')), 10_000);
   directoryTimer.unref();
 
   const server = http.createServer(app);
+  const live = await createSocketServer(server, {
+    logger,
+    auth: parts.auth,
+    calls: parts.callsRepo,
+    capture: parts.capture,
+    bus: parts.bus,
+    ds,
+    pbxStatus: () => pbxStatus(),
+    redisUrl: config.redisUrl,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, resolve);
@@ -144,9 +174,11 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
     close: () =>
       (closing ??= (async () => {
         clearInterval(directoryTimer);
+        await live.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await pbx.stop();
+        await ari?.stop();
         await parts.store.flush().catch((err: unknown) => logger.error({ err }, 'could not write the last call changes'));
         await parts.store.close();
         await db.close();

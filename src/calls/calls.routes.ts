@@ -4,17 +4,21 @@ import { principal, requireAuth, requireRole } from '../http/auth.middleware';
 import { parse, queryBoolean, uuidParam } from '../http/validate';
 import { annotateCallBody, listCallsQuery } from './call.dto';
 import type { CallsService } from './calls.service';
+import { originateBody, type ClickToCallService } from './click-to-call.service';
 import { outcomeBody, outcomePatchBody, type OutcomesService } from './outcomes.service';
 
 export const listOutcomesQuery = z.object({ all: queryBoolean.optional() }).strict();
 
-export function callsRoutes(deps: { calls: CallsService; outcomes: OutcomesService }): Router {
-  const { calls, outcomes } = deps;
+export function callsRoutes(deps: { calls: CallsService; outcomes: OutcomesService; clickToCall: ClickToCallService }): Router {
+  const { calls, outcomes, clickToCall } = deps;
   const router = Router();
   const admin = requireRole('admin');
 
   router.get('/api/calls', requireAuth, async (req, res) => {
     res.json(await calls.list(principal(req), parse(listCallsQuery, req.query, 'query')));
+  });
+  router.post('/api/calls/originate', requireAuth, async (req, res) => {
+    res.status(202).json(await clickToCall.originate(principal(req), parse(originateBody, req.body, 'body'), req.ip ?? null));
   });
   router.get('/api/calls/:id', requireAuth, async (req, res) => {
     res.json(await calls.get(principal(req), parse(uuidParam, req.params, 'params').id));

@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import type { AuditService } from '../audit/audit.service';
 import { callsRoutes } from '../calls/calls.routes';
 import type { CallsService } from '../calls/calls.service';
+import type { ClickToCallService } from '../calls/click-to-call.service';
 import type { OutcomesService } from '../calls/outcomes.service';
 import { contactsRoutes } from '../contacts/contacts.routes';
 import type { ContactsService } from '../contacts/contacts.service';
@@ -32,6 +33,7 @@ export interface AppDeps {
   contacts: ContactsService;
   calls: CallsService;
   outcomes: OutcomesService;
+  clickToCall: ClickToCallService;
   audit: AuditService;
   pbxStatus: () => PbxStatus;
   trustProxy?: boolean;

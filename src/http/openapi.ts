@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { listCallsQuery, annotateCallBody } from '../calls/call.dto';
 import { listOutcomesQuery } from '../calls/calls.routes';
+import { originateBody } from '../calls/click-to-call.service';
 import { outcomeBody, outcomePatchBody } from '../calls/outcomes.service';
 import { contactBody, contactPatchBody, listQuery, lookupQuery, organizationBody, organizationPatchBody } from '../contacts/contacts.dto';
 import { createTokenBody, createUserBody, loginBody, updateMeBody, updateUserBody } from '../users/users.dto';
@@ -14,6 +15,8 @@ interface Operation {
   query?: z.ZodObject;
   body?: z.ZodType;
   status?: number;
+  /** answers beyond the common ones (400, 401, admin 403, {id} 404) */
+  errors?: Record<string, string>;
 }
 
 /** Every route the API serves (a test checks this list against the express router). */
@@ -46,6 +49,19 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/calls', summary: 'Calls I may see, newest first, keyset-paginated', access: 'any role', query: listCallsQuery },
   { method: 'get', path: '/api/calls/{id}', summary: 'One call record', access: 'any role' },
   { method: 'patch', path: '/api/calls/{id}', summary: 'Annotate a call: topic, outcome, notes', access: 'any role', body: annotateCallBody },
+  {
+    method: 'post',
+    path: '/api/calls/originate',
+    summary: 'Click-to-call: rings my phone (my extension, or `extension` when I have several), then dials `to`',
+    access: 'any role',
+    body: originateBody,
+    status: 202,
+    errors: {
+      '403': 'The destination is not allowed (toll-fraud guard: national numbers, or ORIGINATE_ALLOW), or the extension is not mine',
+      '409': 'I have no extension',
+      '503': 'ARI is not configured or not connected',
+    },
+  },
   { method: 'get', path: '/api/outcomes', summary: 'Call outcomes (admins: ?all=true includes inactive)', access: 'any role', query: listOutcomesQuery },
   { method: 'post', path: '/api/outcomes', summary: 'Create an outcome', access: 'admin', body: outcomeBody, status: 201 },
   { method: 'patch', path: '/api/outcomes/{id}', summary: 'Change an outcome', access: 'admin', body: outcomePatchBody },
@@ -77,6 +93,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         ...(op.access !== 'public' && { '401': { description: 'Not logged in' } }),
         ...(op.access === 'admin' && { '403': { description: 'Not an admin' } }),
         ...(op.path.includes('{id}') && { '404': { description: 'Not found, or not visible to you' } }),
+        ...Object.fromEntries(Object.entries(op.errors ?? {}).map(([status, description]) => [status, { description }])),
       },
     };
   }
