@@ -11,6 +11,7 @@ import { electListener } from './asterisk/listener-election';
 import { createPbxLink, type PbxLink } from './asterisk/pbx-link';
 import { createCallBus } from './calls/call-bus';
 import { createCallCapture, type CallCapture } from './calls/call-capture';
+import { createCallLinker } from './calls/call-linker';
 import { createCallStore } from './calls/call-store';
 import { createCallsRepository } from './calls/calls.repository';
 import { createCallsService } from './calls/calls.service';
@@ -72,7 +73,7 @@ export function wire(ds: DataSource, o: WireOptions) {
   const bus = createCallBus();
   const users = createUsersService({ ds, directory, audit });
   const auth = createAuthService({ ds, sessionSecret: o.sessionSecret, audit });
-  const contacts = createContactsService({ ds, defaultCountry: o.defaultCountry });
+  const contacts = createContactsService({ ds, defaultCountry: o.defaultCountry, onNumbersChanged: (numbers) => relink(numbers) });
   const callsRepo = createCallsRepository(ds);
   const store = createCallStore({ ds, logger, onApplied: (applied) => capture.onApplied(applied) });
   const capture = createCallCapture({
@@ -84,6 +85,7 @@ export function wire(ds: DataSource, o: WireOptions) {
     defaultCountry: o.defaultCountry,
   });
   const calls = createCallsService({ ds, calls: callsRepo, defaultCountry: o.defaultCountry, publish: bus.publish, live: capture });
+  const relink = createCallLinker({ ds, capture, calls: callsRepo, publish: bus.publish, logger });
   const outcomes = createOutcomesService(ds);
   const clickToCall = createClickToCallService({
     ari: o.ari,

@@ -41,6 +41,11 @@ export interface CallCaptureOptions {
   journal?: boolean;
   /** how many ended calls to remember (versions, ids) after they leave the tracker */
   rememberEnded?: number;
+  /**
+   * most contact lookups in flight at once (default 2); the rest wait in order. A burst of new
+   * calls must not take every database connection: the call store's writes need one too.
+   */
+  maxConcurrentMatches?: number;
 }
 
 export type CallCapture = ReturnType<typeof createCallCapture>;
@@ -162,11 +167,33 @@ export function createCallCapture(o: CallCaptureOptions) {
     }
   }
 
+  const maxConcurrentMatches = Math.max(1, o.maxConcurrentMatches ?? 2);
+  let matchesRunning = 0;
+  const matchQueue: Array<() => void> = [];
+
+  /** o.match, at most maxConcurrentMatches at a time (FIFO). */
+  function limitedMatch(number: string): Promise<MatchResult> {
+    return new Promise<MatchResult>((resolve, reject) => {
+      const run = () => {
+        matchesRunning++;
+        Promise.resolve()
+          .then(() => o.match(number))
+          .then(resolve, reject)
+          .finally(() => {
+            matchesRunning--;
+            matchQueue.shift()?.();
+          });
+      };
+      if (matchesRunning < maxConcurrentMatches) run();
+      else matchQueue.push(run);
+    });
+  }
+
   function requestMatch(c: LiveCall): void {
     const number = c.draft.externalNumber;
     if (c.matchRequested || !number) return;
     c.matchRequested = true;
-    const pending = o.match(number).then(
+    const pending = limitedMatch(number).then(
       (result) => {
         c.match = result;
         if (result.match !== 'none') commit(c);
@@ -231,6 +258,19 @@ export function createCallCapture(o: CallCaptureOptions) {
       if (event.type === 'sweep' && changes.length) journal();
       counters.changes += changes.length;
       for (const draft of changes) apply(draft);
+    },
+
+    /** A number's owner changed: calls in progress with it take the new match. Returns their ids. */
+    rematch(e164: string, match: MatchResult): string[] {
+      const ids: string[] = [];
+      for (const c of calls.values()) {
+        if (c.draft.externalNumber !== e164 || c.draft.state === 'ended') continue;
+        c.match = match;
+        c.matchRequested = true;
+        commit(c);
+        ids.push(c.id);
+      }
+      return ids;
     },
 
     /** Journal a frame the tracker does not use (today): a later fix may, and rebuilds read it. */

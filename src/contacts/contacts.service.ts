@@ -27,8 +27,26 @@ const displayName = (c: { firstName: string; lastName: string | null }) => [c.fi
 const phoneDto = (p: Phone): PhoneDto => ({ id: p.id, number: p.raw, e164: p.e164, label: p.label });
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function createContactsService(deps: { ds: DataSource; defaultCountry: CountryCode }) {
+/** Told which numbers changed owner (contact or organization phones), so their calls can be re-linked. */
+export type NumbersChanged = (e164s: string[]) => Promise<void>;
+
+export function createContactsService(deps: { ds: DataSource; defaultCountry: CountryCode; onNumbersChanged?: NumbersChanged }) {
   const { ds, defaultCountry } = deps;
+  const numbersChanged = async (e164s: Iterable<string>) => {
+    const unique = [...new Set(e164s)];
+    if (unique.length && deps.onNumbersChanged) await deps.onNumbersChanged(unique);
+  };
+  /** The numbers of a contact, or of an organization (its own phones). */
+  const phonesOf = async (where: { contactId?: string; organizationId?: string }, m: EntityManager = ds.manager) =>
+    (await m.getRepository(Phone).findBy(where)).map((p) => p.e164);
+  const organizationNumbers = async (organizationId: string) => {
+    const rows: { e164: string }[] = await ds.query(
+      `SELECT e164 FROM phones WHERE organization_id = $1
+       UNION SELECT p.e164 FROM phones p JOIN contacts c ON c.id = p.contact_id WHERE c.organization_id = $1`,
+      [organizationId],
+    );
+    return rows.map((r) => r.e164);
+  };
 
   function phoneRows(phones: NonNullable<ContactInput['phones']>) {
     const rows = normalizePhones(phones, defaultCountry);
@@ -154,12 +172,16 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
         );
         if (phones.length) await m.getRepository(Phone).insert(phones.map((p) => ({ ...p, contactId: c.id })));
         return getContact(c.id, m);
+      }).then(async (dto) => {
+        await numbersChanged(phones.map((p) => p.e164));
+        return dto;
       });
     },
 
     async updateContact(actor: Principal, id: string, body: ContactInput): Promise<ContactDto> {
       const phones = body.phones ? phoneRows(body.phones) : undefined;
-      return ds.transaction(async (m) => {
+      const before = await phonesOf({ contactId: id });
+      const dto = await ds.transaction(async (m) => {
         const repo = m.getRepository(Contact);
         const c = await repo.findOneBy({ id });
         if (!c) throw notFound('Contact');
@@ -176,13 +198,18 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
         }
         return getContact(id, m);
       });
+      // new or removed numbers, or a new organization or name: the calls of those numbers follow
+      await numbersChanged([...before, ...dto.phones.map((p) => p.e164)]);
+      return dto;
     },
 
     async deleteContact(actor: Principal, id: string): Promise<void> {
       const c = await ds.getRepository(Contact).findOneBy({ id });
       if (!c) throw notFound('Contact');
       if (actor.role === 'manager' && c.ownerId !== actor.userId) throw forbidden('Only the personal manager, a supervisor or an admin can delete this contact');
+      const numbers = await phonesOf({ contactId: id });
       await ds.getRepository(Contact).delete({ id });
+      await numbersChanged(numbers);
     },
 
     async listOrganizations(query: z.output<typeof listQuery>) {
@@ -217,11 +244,13 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
         if (phones.length) await m.getRepository(Phone).insert(phones.map((p) => ({ ...p, organizationId: o.id })));
         return o.id;
       });
+      await numbersChanged(phones.map((p) => p.e164));
       return getOrganization(id);
     },
 
     async updateOrganization(id: string, body: OrganizationInput): Promise<OrganizationDto> {
       const phones = body.phones ? phoneRows(body.phones) : undefined;
+      const before = await organizationNumbers(id);
       await ds.transaction(async (m) => {
         const repo = m.getRepository(Organization);
         if (!(await repo.existsBy({ id }))) throw notFound('Organization');
@@ -232,13 +261,16 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
           if (phones.length) await m.getRepository(Phone).insert(phones.map((p) => ({ ...p, organizationId: id })));
         }
       });
+      await numbersChanged([...before, ...(await organizationNumbers(id))]);
       return getOrganization(id);
     },
 
     async deleteOrganization(actor: Principal, id: string): Promise<void> {
       if (actor.role === 'manager') throw forbidden('Only a supervisor or an admin can delete an organization');
+      const numbers = await organizationNumbers(id);
       const result = await ds.getRepository(Organization).delete({ id });
       if (!result.affected) throw notFound('Organization');
+      await numbersChanged(numbers);
     },
 
     /** Who has this number: the contact (with its organization), an organization, or several. */

@@ -48,7 +48,7 @@ it('starts on embedded storage, serves /health and the web app, and keeps data a
       const res = await fetch('/api/contacts', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ firstName: 'Олена', lastName: 'Коваль', phones: [{ number: '050 111 22 33' }] }),
+        body: JSON.stringify({ firstName: 'Олена', lastName: 'Коваль', phones: [{ number: '067 765 43 21' }] }),
       });
       return { status: res.status, body: (await res.json()) as { id: string } };
     });
@@ -67,7 +67,7 @@ it('starts on embedded storage, serves /health and the web app, and keeps data a
       });
       expect(login.status).toBe(200);
       const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-      const lookup = await fetch(`${second.url}/api/contacts/lookup?phone=%2B380501112233`, { headers: { cookie } });
+      const lookup = await fetch(`${second.url}/api/contacts/lookup?phone=%2B380677654321`, { headers: { cookie } });
       expect(await lookup.json()).toMatchObject({ match: 'matched', contact: { id: created.body.id, name: 'Олена Коваль' } });
     } finally {
       await second.stop();

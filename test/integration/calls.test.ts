@@ -645,3 +645,30 @@ describe('outcomes', () => {
     expect((await agent.patch(`/api/calls/${callId}`).send({ outcome: id })).status).toBe(400);
   });
 });
+
+describe('calls follow their number when it gets a contact', () => {
+  it('links past calls of a number to a contact created later, and unlinks them when it is deleted', async () => {
+    const admin = await ctx.f.login('admin');
+    const number = ctx.f.phone();
+    const before = await ctx.f.call({ externalNumber: number, startedAt: new Date(Date.now() - 3_600_000) });
+    const updates: string[] = [];
+    const unsubscribe = ctx.parts.bus.subscribe((c) => updates.push(c.id));
+    const { user: manager, agent } = await ctx.f.login('manager');
+    expect((await agent.get(`/api/calls/${before}`)).status).toBe(404);
+    const created = await agent.post('/api/contacts').send({ firstName: 'Пізніше', phones: [{ number }] });
+    expect(created.status).toBe(201);
+    unsubscribe();
+    const linked = await admin.agent.get(`/api/calls/${before}`);
+    expect(linked.body).toMatchObject({ contact: { id: created.body.id, name: 'Пізніше' }, contactMatch: 'matched' });
+    expect(updates).toContain(before);
+    // the manager owns the new contact, so the past call is now theirs to see
+    expect(manager.id).toBe(created.body.owner.id);
+    expect((await agent.get(`/api/calls/${before}`)).status).toBe(200);
+    const byContact = await admin.agent.get(`/api/calls?contact=${created.body.id}`);
+    expect(byContact.body.items.map((c: { id: string }) => c.id)).toEqual([before]);
+
+    expect((await agent.delete(`/api/contacts/${created.body.id}`)).status).toBe(204);
+    const unlinked = await admin.agent.get(`/api/calls/${before}`);
+    expect(unlinked.body).toMatchObject({ contact: null, contactMatch: 'none' });
+  });
+});

@@ -172,6 +172,28 @@ describe('contact matching and live updates', () => {
   });
 });
 
+describe('a contact created during the call', () => {
+  it('re-links the call in progress, which keeps its contact to the end', async () => {
+    const number = ctx.f.phone();
+    const rewritten = rewriteTranscript(frames('inbound_answered').map((f) => ({ ...f, raw: f.raw.replaceAll('+380501112233', number) })), {
+      idBase: 24_000_000 + (process.pid % 1000) * 1000,
+      timeShiftSeconds: 0,
+    });
+    const [head, tail] = splitWhileTalking(rewritten.frames);
+    await h.play(head, { fresh: false });
+    const pbxCallId = rewritten.ids.get('1795715947.0')!;
+    const updates: CallRecordDto[] = [];
+    const unsubscribe = ctx.parts.bus.subscribe((c) => c.pbxCallId === pbxCallId && updates.push(c));
+    const contact = await ctx.f.contact({ firstName: 'Новий', phones: [number] });
+    expect(updates.some((u) => u.state === 'talking' && u.contact?.id === contact.id)).toBe(true);
+    await h.play(tail, { fresh: false });
+    unsubscribe();
+    const [record] = await h.records([pbxCallId]);
+    seen.push(record!.id);
+    expect(record).toMatchObject({ state: 'ended', contactMatch: 'matched', contact: { id: contact.id } });
+  });
+});
+
 describe('malformed input', () => {
   it('survives 10,000 malformed frames mixed into the stream and records every valid call', async () => {
     const rewritten = rewriteTranscript(frames('queue_ringall'), { idBase: 23_000_000 + (process.pid % 1000) * 1000, timeShiftSeconds: 0 });
