@@ -1,130 +1,128 @@
-import { formatTime, locale, setLocale, t, type Locale, type MessageKey } from './i18n';
+import { api, UNAUTHENTICATED } from './api';
+import { callNumber } from './components/call-status';
+import { layout } from './components/layout';
+import { notify } from './components/notify';
+import { startTicker } from './components/ticker';
+import { toast, toastRegion } from './components/toast';
+import { topicSuggestions } from './components/topics';
+import { h } from './dom';
+import { setLocale, t } from './i18n';
+import { adminPage } from './pages/admin';
+import { boardPage } from './pages/board';
+import { callPage } from './pages/call';
+import { contactPage, contactsPage, organizationPage } from './pages/contacts';
+import { historyPage } from './pages/history';
+import { homePage } from './pages/home';
+import { renderLogin } from './pages/login';
+import { notFoundPage } from './pages/not-found';
+import { match, type Route } from './router';
+import { endSession, hasSession, ringsMe, session, startSession } from './session';
+import type { User } from './types';
 
-interface Call {
-  id: string;
-  direction: string;
-  state: string;
-  disposition: string | null;
-  missed: boolean;
-  externalNumber: string | null;
-  externalNumberRaw: string | null;
-  startedAt: string;
-  talkSeconds: number | null;
-  agent: { extension: string; name: string | null } | null;
-  contact: { id: string; name: string } | null;
-}
-interface Me {
-  id: string;
-  name: string;
-  role: string;
-  locale: Locale;
-}
+const root = document.getElementById('app')!;
 
-const app = document.getElementById('app')!;
+const routes: Route[] = [
+  ['/', homePage, '#/'],
+  ['/history', historyPage, '#/history'],
+  ['/calls/:id', callPage, '#/history'],
+  ['/contacts', contactsPage, '#/contacts'],
+  ['/contacts/:id', contactPage, '#/contacts'],
+  ['/organizations/:id', organizationPage, '#/contacts'],
+  ['/board', boardPage, '#/board'],
+  ['/admin/:tab', adminPage, '#/admin/users'],
+];
 
-async function api<T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-  const res = await fetch(path, { ...init, headers: { 'Content-Type': 'application/json', ...init?.headers }, credentials: 'same-origin' });
-  const body = res.status === 204 ? (undefined as T) : ((await res.json()) as T);
-  return { status: res.status, body };
-}
+let disposePage: (() => void) | void = undefined;
+let disposeFrame: (() => void) | undefined;
+let renderSeq = 0;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
-
-async function pbxBanner(): Promise<HTMLElement | null> {
-  const res = await fetch('/health');
-  const health = (await res.json()) as { pbx: { mode: string; status: string } };
-  if (health.pbx.mode === 'demo') return el('div', { class: 'banner demo', 'data-testid': 'demo-banner' }, t('pbx.demo'));
-  if (health.pbx.mode === 'asterisk' && health.pbx.status !== 'connected') return el('div', { class: 'banner warn' }, t('pbx.disconnected'));
-  return null;
-}
-
-function languageButton(onChange: () => void): HTMLElement {
-  const b = el('button', { type: 'button', class: 'link' }, t('lang.switch'));
-  b.addEventListener('click', () => {
-    setLocale(locale() === 'uk' ? 'en' : 'uk');
-    void fetch('/api/me', { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ locale: locale() }) });
-    onChange();
-  });
-  return b;
-}
-
-function renderLogin(): void {
-  const email = el('input', { type: 'email', name: 'email', autocomplete: 'username', required: '' });
-  const password = el('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: '' });
-  const error = el('p', { class: 'error', role: 'alert' });
-  const form = el(
-    'form',
-    { class: 'login' },
-    el('h1', {}, t('login.title')),
-    el('label', {}, t('login.email'), email),
-    el('label', {}, t('login.password'), password),
-    error,
-    el('button', { type: 'submit' }, t('login.submit')),
-    languageButton(renderLogin),
-  );
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const res = await api<{ user: Me }>('/api/auth/login', { method: 'POST', body: JSON.stringify({ email: email.value, password: password.value }) });
-    if (res.status === 200) return route();
-    error.textContent = t(res.status === 429 ? 'login.rateLimited' : 'login.failed');
-  });
-  app.replaceChildren(form);
-}
-
-function callRow(c: Call): HTMLElement {
-  const number = c.externalNumber ?? c.externalNumberRaw ?? t('number.withheld');
-  const result = c.state !== 'ended' ? t('call.live') : c.missed ? t('call.missed') : c.disposition ? t(`disposition.${c.disposition}` as MessageKey) : '';
-  return el(
-    'tr',
-    { class: c.missed ? 'missed' : '', 'data-call-id': c.id },
-    el('td', {}, formatTime(c.startedAt)),
-    el('td', {}, t(`direction.${c.direction}` as MessageKey)),
-    el('td', {}, number),
-    el('td', {}, c.contact?.name ?? ''),
-    el('td', {}, c.agent ? `${c.agent.name ?? ''} (${c.agent.extension})` : ''),
-    el('td', {}, result),
-    el('td', {}, c.talkSeconds != null ? `${Math.round(c.talkSeconds)} s` : ''),
-  );
-}
-
-async function renderCalls(me: Me): Promise<void> {
-  const tbody = el('tbody');
-  const more = el('button', { type: 'button' }, t('calls.more'));
-  let cursor: string | null = null;
-  const load = async () => {
-    const res = await api<{ items: Call[]; nextCursor: string | null }>(`/api/calls?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (res.status === 401) return renderLogin();
-    tbody.append(...res.body.items.map(callRow));
-    if (!tbody.children.length) tbody.append(el('tr', {}, el('td', { colspan: '7' }, t('calls.empty'))));
-    cursor = res.body.nextCursor;
-    more.hidden = !cursor;
+async function render(): Promise<void> {
+  if (!hasSession()) return;
+  const seq = ++renderSeq;
+  disposePage?.();
+  disposePage = undefined;
+  disposeFrame?.();
+  const found = match(routes);
+  const frame = layout({ active: found?.active ?? '', onLocale: () => void render(), onLogout: logout });
+  const topics = topicSuggestions(session().live);
+  disposeFrame = () => {
+    frame.dispose();
+    topics.dispose();
   };
-  more.addEventListener('click', () => void load());
-  const logout = el('button', { type: 'button', class: 'link' }, t('nav.logout'));
-  logout.addEventListener('click', async () => {
-    await api('/api/auth/logout', { method: 'POST' });
-    renderLogin();
+  root.replaceChildren(frame.el, topics.el, toastRegion());
+  try {
+    const dispose = await (found ?? { page: notFoundPage }).page({
+      main: frame.main,
+      params: found?.params ?? {},
+      query: found?.query ?? new URLSearchParams(),
+    });
+    if (seq !== renderSeq) dispose?.();
+    else disposePage = dispose;
+  } catch (err) {
+    frame.main.replaceChildren(h('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
+  }
+}
+
+function showLogin(): void {
+  disposePage?.();
+  disposeFrame?.();
+  disposePage = disposeFrame = undefined;
+  endSession();
+  renderLogin(root, (user) => void enter(user));
+}
+
+function logout(): void {
+  showLogin();
+}
+
+/** Screen-pop everywhere: a call that starts ringing my phone notifies me while the tab is hidden. */
+function watchScreenPops(me: User): void {
+  session().live.onCall((call, previous) => {
+    if (!ringsMe(me, call) || (previous && ringsMe(me, previous))) return;
+    const who = call.contact?.name ?? callNumber(call);
+    notify(t('notify.incoming'), `${who}${call.contact ? ` · ${callNumber(call)}` : ''}`, call.id, () => (location.hash = '#/'));
+    document.title = `📞 ${who} — calltrack`;
+    setTimeout(() => (document.title = 'calltrack'), 15_000);
   });
-  const head = el('tr', {}, ...(['calls.when', 'calls.direction', 'calls.number', 'calls.contact', 'calls.agent', 'calls.result', 'calls.talk'] as const).map((k) => el('th', {}, t(k))));
-  const banner = await pbxBanner();
-  app.replaceChildren(
-    ...(banner ? [banner] : []),
-    el('header', {}, el('strong', {}, t('app.title')), el('nav', {}, el('a', { href: '/' }, t('nav.calls'))), el('span', {}, me.name), languageButton(() => void renderCalls(me)), logout),
-    el('main', {}, el('table', { class: 'calls' }, el('thead', {}, head), tbody), more),
-  );
-  await load();
 }
 
-async function route(): Promise<void> {
-  const res = await api<{ user: Me }>('/api/me');
-  if (res.status !== 200) return renderLogin();
-  setLocale(res.body.user.locale);
-  await renderCalls(res.body.user);
+async function enter(user: User): Promise<void> {
+  setLocale(user.locale);
+  await startSession(user, showLogin);
+  watchScreenPops(user);
+  session()
+    .live.loadToday()
+    .catch((err: unknown) => toast(err instanceof Error ? err.message : String(err), 'error'));
+  await render();
 }
 
-void route();
+/** A 401 somewhere: log out only if the session is really gone (one glitch must not throw a manager out mid-call). */
+let checkingSession = false;
+window.addEventListener(UNAUTHENTICATED, () => {
+  if (!hasSession() || checkingSession) return;
+  checkingSession = true;
+  fetch('/api/me', { credentials: 'same-origin' })
+    .then((res) => {
+      if (res.status === 401 && hasSession()) showLogin();
+    })
+    .catch(() => undefined)
+    .finally(() => (checkingSession = false));
+});
+window.addEventListener('hashchange', () => void render());
+document.addEventListener('keydown', (e) => {
+  // "/" jumps to the page's search field (as in most web apps)
+  if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
+  const target = e.target as HTMLElement;
+  if (target.closest('input,textarea,select,[contenteditable]')) return;
+  const search = document.querySelector<HTMLInputElement>('[data-search]');
+  if (search) {
+    e.preventDefault();
+    search.focus();
+  }
+});
+
+startTicker();
+api.me().then(
+  (res) => void enter(res.user),
+  () => showLogin(),
+);

@@ -1,0 +1,440 @@
+import { api, ApiError, type UserInput } from '../api';
+import { toast } from '../components/toast';
+import { h, options, replace } from '../dom';
+import { formatWhen } from '../format';
+import { t } from '../i18n';
+import type { Page } from '../router';
+import { refreshOutcomes, session } from '../session';
+import type { ApiToken, Outcome, User } from '../types';
+
+const errorText = (err: unknown) => (err instanceof ApiError ? err.message : String(err));
+const ROLES = ['manager', 'supervisor', 'admin'] as const;
+
+/** Admin: users with extensions, call outcomes, API tokens. */
+export const adminPage: Page = async ({ main, params }) => {
+  const { me } = session();
+  if (me.role !== 'admin') {
+    main.replaceChildren(h('p', { class: 'error' }, t('error.forbidden')));
+    return;
+  }
+  const tab = params.tab === 'outcomes' || params.tab === 'tokens' ? params.tab : 'users';
+  const body = h('div', {});
+  main.replaceChildren(
+    h('h1', {}, t('nav.admin')),
+    h(
+      'div',
+      { class: 'tabs', role: 'tablist' },
+      (['users', 'outcomes', 'tokens'] as const).map((x) =>
+        h(
+          'a',
+          { href: `#/admin/${x}`, role: 'tab', class: x === tab ? 'active' : '', 'aria-selected': x === tab ? 'true' : 'false' },
+          t(`admin.${x}`),
+        ),
+      ),
+    ),
+    body,
+  );
+  if (tab === 'users') await usersTab(body);
+  else if (tab === 'outcomes') await outcomesTab(body);
+  else await tokensTab(body);
+};
+
+// ------------------------------------------------------------------------------------------------
+// Users
+
+function userForm(user: User | null, onSaved: () => void, onCancel: () => void): HTMLFormElement {
+  const uid = user?.id.slice(0, 6) ?? 'new';
+  const input = (name: string, attrs: Record<string, string | boolean | number>) => h('input', { id: `u-${uid}-${name}`, name, ...attrs });
+  const name = input('name', { required: true, maxlength: 200, value: user?.name ?? '' });
+  const email = input('email', { type: 'email', required: true, maxlength: 254, value: user?.email ?? '' });
+  const password = input('password', { type: 'password', minlength: 8, autocomplete: 'new-password', required: !user });
+  const role = h(
+    'select',
+    { id: `u-${uid}-role`, name: 'role' },
+    options(
+      ROLES.map((r) => ({ value: r, label: t(`role.${r}`) })),
+      user?.role ?? 'manager',
+    ),
+  );
+  const extensions = input('extensions', { value: user?.extensions.join(', ') ?? '', placeholder: '101, 102', pattern: '[0-9, ]*' });
+  const locale = h(
+    'select',
+    { id: `u-${uid}-locale`, name: 'locale' },
+    options(
+      [
+        { value: 'uk', label: 'Українська' },
+        { value: 'en', label: 'English' },
+      ],
+      user?.locale ?? 'uk',
+    ),
+  );
+  const error = h('p', { class: 'error', role: 'alert' });
+  const field = (label: string, el: HTMLElement) => h('div', { class: 'field' }, h('label', { for: el.id }, label), el);
+  const form = h(
+    'form',
+    { class: 'user-form', 'data-testid': 'user-form' },
+    h(
+      'div',
+      { class: 'row' },
+      field(t('user.name'), name),
+      field(t('login.email'), email),
+      field(user ? t('user.newPassword') : t('login.password'), password),
+    ),
+    h('div', { class: 'row' }, field(t('user.role'), role), field(t('user.extensions'), extensions), field(t('user.locale'), locale)),
+    error,
+    h(
+      'div',
+      { class: 'form-actions' },
+      h('button', { type: 'submit', class: 'primary' }, user ? t('form.save') : t('user.create')),
+      h('button', { type: 'button', class: 'link', onclick: onCancel }, t('form.cancel')),
+    ),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const body: UserInput = {
+      name: name.value.trim(),
+      email: email.value.trim(),
+      role: role.value,
+      locale: locale.value,
+      extensions: extensions.value
+        .split(/[\s,;]+/)
+        .map((x) => x.trim())
+        .filter(Boolean),
+    };
+    if (password.value) body.password = password.value;
+    try {
+      if (user) await api.updateUser(user.id, body);
+      else await api.createUser(body);
+      toast(t('form.saved'), 'ok');
+      onSaved();
+    } catch (err) {
+      error.textContent = errorText(err);
+    }
+  });
+  queueMicrotask(() => name.focus());
+  return form;
+}
+
+async function usersTab(box: HTMLElement): Promise<void> {
+  const { me } = session();
+  const formBox = h('div', {});
+  const list = h('div', {});
+  const reload = async () => {
+    let users: User[];
+    try {
+      users = (await api.users()).items;
+    } catch (err) {
+      replace(list, h('p', { class: 'error' }, errorText(err)));
+      return;
+    }
+    replace(
+      list,
+      h(
+        'table',
+        { class: 'list', 'data-testid': 'users' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            [t('user.name'), t('login.email'), t('user.role'), t('user.extensions'), t('user.status'), ''].map((x) => h('th', {}, x)),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          users.map((u) => {
+            const edit = h('button', { type: 'button', class: 'link' }, t('form.edit'));
+            const toggle = h(
+              'button',
+              { type: 'button', class: 'link', disabled: u.id === me.id },
+              u.active ? t('user.deactivate') : t('user.activate'),
+            );
+            const remove = h('button', { type: 'button', class: 'link danger', disabled: u.id === me.id }, t('form.delete'));
+            const row = h(
+              'tr',
+              { class: u.active ? '' : 'inactive', 'data-user-id': u.id },
+              h('td', {}, u.name),
+              h('td', {}, u.email),
+              h('td', {}, t(`role.${u.role}`)),
+              h('td', {}, u.extensions.join(', ')),
+              h('td', {}, u.active ? t('user.active') : t('user.inactive')),
+              h('td', { class: 'actions' }, edit, toggle, remove),
+            );
+            edit.addEventListener('click', () => {
+              const cell = h(
+                'td',
+                { colspan: 6 },
+                userForm(
+                  u,
+                  () => void reload(),
+                  () => void reload(),
+                ),
+              );
+              row.replaceChildren(cell);
+            });
+            toggle.addEventListener('click', async () => {
+              try {
+                await api.updateUser(u.id, { active: !u.active });
+                await reload();
+              } catch (err) {
+                toast(errorText(err), 'error');
+              }
+            });
+            remove.addEventListener('click', async () => {
+              if (!confirm(t('user.confirmDelete', { name: u.name }))) return;
+              try {
+                await api.deleteUser(u.id);
+                await reload();
+              } catch (err) {
+                toast(errorText(err), 'error');
+              }
+            });
+            return row;
+          }),
+        ),
+      ),
+    );
+  };
+  const add = h('button', { type: 'button', class: 'primary', 'data-testid': 'new-user' }, t('user.new'));
+  add.addEventListener('click', () =>
+    replace(
+      formBox,
+      h(
+        'section',
+        { class: 'panel' },
+        userForm(
+          null,
+          () => {
+            replace(formBox);
+            void reload();
+          },
+          () => replace(formBox),
+        ),
+      ),
+    ),
+  );
+  replace(box, h('div', { class: 'toolbar' }, add), formBox, list);
+  await reload();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Outcomes
+
+async function outcomesTab(box: HTMLElement): Promise<void> {
+  const list = h('div', {});
+  const reload = async () => {
+    let outcomes: Outcome[];
+    try {
+      outcomes = (await api.outcomes(true)).items;
+    } catch (err) {
+      replace(list, h('p', { class: 'error' }, errorText(err)));
+      return;
+    }
+    await refreshOutcomes().catch(() => undefined);
+    replace(
+      list,
+      h(
+        'table',
+        { class: 'list', 'data-testid': 'outcomes' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            [t('outcome.name'), t('outcome.code'), t('outcome.order'), t('user.active'), ''].map((x) => h('th', {}, x)),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          outcomes.map((o) => {
+            const name = h('input', { value: o.name, maxlength: 100, 'aria-label': t('outcome.name') });
+            const order = h('input', {
+              type: 'number',
+              value: String(o.sortOrder),
+              min: 0,
+              max: 10000,
+              class: 'narrow-input',
+              'aria-label': t('outcome.order'),
+            });
+            const active = h('input', { type: 'checkbox', checked: o.active, 'aria-label': t('user.active') });
+            const save = h('button', { type: 'button', class: 'link' }, t('form.save'));
+            const remove = h('button', { type: 'button', class: 'link danger' }, t('form.delete'));
+            save.addEventListener('click', async () => {
+              try {
+                await api.updateOutcome(o.id, { name: name.value.trim(), sortOrder: Number(order.value), active: active.checked });
+                toast(t('form.saved'), 'ok');
+                await reload();
+              } catch (err) {
+                toast(errorText(err), 'error');
+              }
+            });
+            remove.addEventListener('click', async () => {
+              if (!confirm(t('outcome.confirmDelete', { name: o.name }))) return;
+              try {
+                const res = await api.deleteOutcome(o.id);
+                toast(res.deactivated ? t('outcome.deactivated') : t('outcome.deleted'), 'ok');
+                await reload();
+              } catch (err) {
+                toast(errorText(err), 'error');
+              }
+            });
+            return h(
+              'tr',
+              { class: o.active ? '' : 'inactive' },
+              h('td', {}, name),
+              h('td', {}, h('code', {}, o.code ?? '')),
+              h('td', {}, order),
+              h('td', {}, active),
+              h('td', { class: 'actions' }, save, remove),
+            );
+          }),
+        ),
+      ),
+    );
+  };
+  const name = h('input', { id: 'new-outcome', required: true, maxlength: 100, placeholder: t('outcome.newHint') });
+  const form = h(
+    'form',
+    { class: 'toolbar' },
+    h('label', { for: name.id, class: 'sr-only' }, t('outcome.name')),
+    name,
+    h('button', { type: 'submit', class: 'primary' }, t('outcome.add')),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api.createOutcome({ name: name.value.trim() });
+      name.value = '';
+      await reload();
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  });
+  replace(box, form, list, h('p', { class: 'muted' }, t('outcome.hint')));
+  await reload();
+}
+
+// ------------------------------------------------------------------------------------------------
+// API tokens
+
+async function tokensTab(box: HTMLElement): Promise<void> {
+  const list = h('div', {});
+  const shown = h('div', {});
+  let users: User[] = [];
+  try {
+    users = (await api.users()).items;
+  } catch {
+    users = [];
+  }
+  const userName = (id: string) => users.find((u) => u.id === id)?.name ?? id.slice(0, 8);
+  const reload = async () => {
+    let tokens: ApiToken[];
+    try {
+      tokens = (await api.tokens()).items;
+    } catch (err) {
+      replace(list, h('p', { class: 'error' }, errorText(err)));
+      return;
+    }
+    replace(
+      list,
+      h(
+        'table',
+        { class: 'list', 'data-testid': 'tokens' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            [t('token.name'), t('token.user'), t('token.created'), t('token.lastUsed'), t('user.status'), ''].map((x) => h('th', {}, x)),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          tokens.length
+            ? tokens.map((tk) => {
+                const revoke = h('button', { type: 'button', class: 'link danger' }, t('token.revoke'));
+                revoke.addEventListener('click', async () => {
+                  if (!confirm(t('token.confirmRevoke', { name: tk.name }))) return;
+                  try {
+                    await api.revokeToken(tk.id);
+                    await reload();
+                  } catch (err) {
+                    toast(errorText(err), 'error');
+                  }
+                });
+                return h(
+                  'tr',
+                  { class: tk.revokedAt ? 'inactive' : '' },
+                  h('td', {}, tk.name),
+                  h('td', {}, userName(tk.userId)),
+                  h('td', {}, formatWhen(tk.createdAt)),
+                  h('td', {}, tk.lastUsedAt ? formatWhen(tk.lastUsedAt) : '—'),
+                  h('td', {}, tk.revokedAt ? `${t('token.revoked')} ${formatWhen(tk.revokedAt)}` : t('user.active')),
+                  h('td', { class: 'actions' }, tk.revokedAt ? null : revoke),
+                );
+              })
+            : h('tr', {}, h('td', { colspan: 6 }, t('token.none'))),
+        ),
+      ),
+    );
+  };
+  const name = h('input', { id: 'token-name', required: true, maxlength: 100, placeholder: t('token.nameHint') });
+  const owner = h(
+    'select',
+    { id: 'token-user' },
+    options(
+      users.filter((u) => u.active).map((u) => ({ value: u.id, label: `${u.name} (${t(`role.${u.role}`)})` })),
+      session().me.id,
+    ),
+  );
+  const form = h(
+    'form',
+    { class: 'toolbar' },
+    h('label', { for: name.id, class: 'sr-only' }, t('token.name')),
+    name,
+    h('label', { for: owner.id }, t('token.user')),
+    owner,
+    h('button', { type: 'submit', class: 'primary' }, t('token.create')),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const created = await api.createToken({ name: name.value.trim(), userId: owner.value || undefined });
+      name.value = '';
+      const value = h('input', {
+        readonly: true,
+        value: created.token,
+        class: 'token-value',
+        'data-testid': 'new-token',
+        'aria-label': t('token.value'),
+      });
+      const copy = h('button', { type: 'button' }, t('token.copy'));
+      copy.addEventListener('click', () => {
+        void navigator.clipboard?.writeText(created.token).then(() => toast(t('token.copied'), 'ok'));
+        value.select();
+      });
+      replace(
+        shown,
+        h(
+          'div',
+          { class: 'panel token-once' },
+          h('strong', {}, t('token.onceTitle')),
+          h('p', {}, t('token.once')),
+          h('div', { class: 'toolbar' }, value, copy),
+        ),
+      );
+      value.select();
+      await reload();
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  });
+  replace(box, form, shown, list);
+  await reload();
+}
