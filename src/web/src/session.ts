@@ -1,4 +1,5 @@
 import { api } from './api';
+import { t, type MessageKey } from './i18n';
 import { LiveCalls } from './live';
 import type { CallRecordDto, Outcome, User } from './types';
 
@@ -53,3 +54,21 @@ export function involvesMe(me: User, call: CallRecordDto): boolean {
 
 /** The id of the outcome "callback needed" (admin list, code `callback-needed`). */
 export const callbackOutcomeId = (outcomes: Outcome[]) => outcomes.find((o) => o.code === 'callback-needed')?.id ?? null;
+
+/** Seeded English names, shown translated while an admin has not renamed them. */
+const SEEDED: Record<string, string> = {
+  sale: 'Sale',
+  consultation: 'Consultation',
+  complaint: 'Complaint',
+  'callback-needed': 'Callback needed',
+  'wrong-number': 'Wrong number',
+  spam: 'Spam',
+};
+
+/** An outcome's name in the user's language (the seeded ones are translated by their code). */
+export function outcomeLabel(o: { id: string; name: string }): string {
+  const known = current?.outcomes.find((x) => x.id === o.id);
+  const code = known?.code;
+  if (code && SEEDED[code] === o.name) return t(`outcomeCode.${code}` as MessageKey);
+  return o.name;
+}

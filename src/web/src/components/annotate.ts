@@ -1,7 +1,7 @@
 import { api, ApiError } from '../api';
 import { h, options } from '../dom';
 import { t } from '../i18n';
-import { session } from '../session';
+import { outcomeLabel, session } from '../session';
 import type { CallRecordDto } from '../types';
 import { TOPICS_LIST_ID } from './topics';
 
@@ -71,7 +71,7 @@ export class AnnotateForm {
 
   private fill(call: CallRecordDto): void {
     const outcomes = session().outcomes;
-    const list = outcomes.map((x) => ({ value: x.id, label: x.name }));
+    const list = outcomes.map((x) => ({ value: x.id, label: outcomeLabel(x) }));
     // an outcome deactivated since it was chosen is still shown
     if (call.outcome && !outcomes.some((x) => x.id === call.outcome!.id)) list.push({ value: call.outcome.id, label: call.outcome.name });
     this.outcome.replaceChildren(...options([{ value: '', label: t('annotate.noOutcome') }, ...list], call.outcome?.id ?? ''));

@@ -2,7 +2,7 @@ import { api } from '../api';
 import { h, replace } from '../dom';
 import { formatPhone, formatSeconds, formatWhen, secondsSince } from '../format';
 import { t } from '../i18n';
-import { callbackOutcomeId, ringsMe, session } from '../session';
+import { callbackOutcomeId, outcomeLabel, ringsMe, session } from '../session';
 import type { CallRecordDto, Contact } from '../types';
 import { AnnotateForm } from './annotate';
 import { callNumber, resultLabel, stateBadge, statusLine, tone } from './call-status';
@@ -227,7 +227,7 @@ export class CallCard {
                 h('a', { href: `#/calls/${c.id}` }, formatWhen(c.startedAt)),
                 h('span', { class: 'muted' }, ` ${t(`direction.${c.direction}`)} · ${resultLabel(c)}`),
                 c.topic ? h('span', { class: 'topic' }, ` · ${c.topic}`) : null,
-                c.outcome ? h('span', { class: 'outcome' }, c.outcome.name) : null,
+                c.outcome ? h('span', { class: 'outcome' }, outcomeLabel(c.outcome)) : null,
               ),
             ),
           )

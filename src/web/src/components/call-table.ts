@@ -1,3 +1,4 @@
+import { outcomeLabel } from '../session';
 import { h } from '../dom';
 import { formatSeconds, formatWhen } from '../format';
 import { t } from '../i18n';
@@ -107,7 +108,7 @@ function callRow(c: CallRecordDto, omit: Set<Column>): HTMLTableRowElement {
       'td',
       { class: 'topic-cell' },
       c.topic ? h('span', { 'data-testid': 'row-topic' }, c.topic) : null,
-      c.outcome ? h('span', { class: 'outcome', 'data-testid': 'row-outcome' }, c.outcome.name) : null,
+      c.outcome ? h('span', { class: 'outcome', 'data-testid': 'row-outcome' }, outcomeLabel(c.outcome)) : null,
     ),
   );
 }
