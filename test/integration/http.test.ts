@@ -15,7 +15,16 @@ function memoryLog() {
       done();
     },
   });
-  return { stream, lines, entries: () => lines.map((l) => JSON.parse(l) as Record<string, any>) };
+  return { stream, lines, entries: () => lines.map((l) => JSON.parse(l) as LogEntry) };
+}
+
+/** The fields of a pino line these tests read. */
+interface LogEntry {
+  level: number;
+  msg?: string;
+  err: { message?: string; stack?: string };
+  req: { url?: string; method?: string; headers: Record<string, string | undefined> };
+  res: { statusCode?: number; headers: Record<string, string | undefined> };
 }
 
 const log = memoryLog();
