@@ -256,7 +256,7 @@ it('pops the card on the ringing manager’s screen only, follows the call live,
 
   // ---- A annotates on the card: outcome from the admin list, a topic, notes; saves
   const topic = 'Манікюр, запис на суботу 10:00';
-  await pop.locator('select[name=outcome]').selectOption({ label: 'Sale' });
+  await pop.locator('select[name=outcome]').selectOption({ label: 'Продаж' });
   await pop.locator('input[name=topic]').fill(topic);
   await pop.locator('textarea[name=notes]').fill('Просила майстра Оксану');
   await pop.locator('button[type=submit]', { hasText: 'Зберегти' }).click();
@@ -269,7 +269,7 @@ it('pops the card on the ringing manager’s screen only, follows the call live,
     async () => (await board.locator('input[name=topic]').inputValue()) === topic,
     10_000,
   );
-  expect(await board.locator('select[name=outcome] option:checked').textContent()).toBe('Sale');
+  expect(await board.locator('select[name=outcome] option:checked').textContent()).toBe('Продаж');
   await board.screenshot({ path: path.join(artifacts, 'live-cards-call-page.png'), fullPage: true });
 
   // ---- reload: still there (the card and today's list, from the server)
@@ -278,7 +278,7 @@ it('pops the card on the ringing manager’s screen only, follows the call live,
   const row = pageA.locator(`[data-testid=today-calls] tr[data-pbx-call-id="${call.linkedId}"]`);
   await row.waitFor({ timeout: 10_000 });
   expect(await row.locator('[data-testid=row-topic]').textContent()).toBe(topic);
-  expect(await row.locator('[data-testid=row-outcome]').textContent()).toBe('Sale');
+  expect(await row.locator('[data-testid=row-outcome]').textContent()).toBe('Продаж');
   await pageA.waitForSelector(card);
   expect(await pageA.locator(`${card} input[name=topic]`).inputValue()).toBe(topic);
   expect(await pageA.locator(`${card} textarea[name=notes]`).inputValue()).toBe('Просила майстра Оксану');
