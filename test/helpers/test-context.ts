@@ -16,8 +16,8 @@ export interface TestContext {
 }
 
 /** The real app on the real test database. Each test file owns one, and each test owns its data. */
-export async function createTestContext(options: Partial<WireOptions> = {}): Promise<TestContext> {
-  const ds = await openTestDataSource();
+export async function createTestContext(options: Partial<WireOptions> = {}, dataSource?: DataSource): Promise<TestContext> {
+  const ds = dataSource ?? (await openTestDataSource());
   const parts = wire(ds, {
     logger: createLogger('silent'),
     defaultCountry: 'UA',
