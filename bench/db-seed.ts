@@ -15,15 +15,22 @@ export interface SeedSize {
   organizations: number;
 }
 
-/** The users: 1 admin, 3 supervisors, managers 5…50. User 50 is the manager with very few calls. */
+/**
+ * The users: 1 admin, 3 supervisors, managers 5…50. As agent on calls: the admin and supervisors
+ * take 0.5% each; managers 5…39 ~2.5% each and are also the colleague rung on inbound and
+ * internal calls (~4.4% of calls on their legs); 40…44 2% each, without the ring group; 45…49
+ * part time, 0.24% each; manager 50 one call in 20,000. Managers 5…49 own ~30% of the contacts
+ * between them (~6,700 each), manager 50 ten.
+ */
 export const USERS = 50;
 export const RARE_MANAGER = 50;
 export const TYPICAL_MANAGER = 7;
+export const SINGLE_QUEUE_MANAGER = 42;
+export const PART_TIME_MANAGER = 45;
 export const SUPERVISOR = 2;
 export const BENCH_PASSWORD = 'bench-password-1';
 
 export const roleOf = (u: number) => (u === 1 ? 'admin' : u <= 4 ? 'supervisor' : 'manager');
-export const extensionOf = (u: number) => String(100 + u);
 export const emailOf = (u: number) => `user${u}@bench.calltrack.test`;
 
 /** A bijection on [0, 10^9): phone number n is `+380` and 9 digits, never twice the same. */
@@ -48,182 +55,304 @@ const callIdSql = (g: string) => `md5('bench-call:' || (${g}))::uuid`;
 /** A deterministic pseudo-random integer in [0, mod) for row `n` and `seed`. */
 const h = (n: string, seed: number, mod: number) => `((hashint8extended((${n})::bigint, ${seed}) & 9223372036854775807) % ${mod})`;
 
-const FIRST_NAMES = [
-  'Olena', 'Andrii', 'Iryna', 'Oleksandr', 'Natalia', 'Serhii', 'Tetiana', 'Dmytro', 'Yuliia', 'Mykola', 'Oksana', 'Ivan',
-  'Kateryna', 'Volodymyr', 'Svitlana', 'Taras', 'Mariia', 'Bohdan', 'Anna', 'Yurii', 'Halyna', 'Petro', 'Liudmyla', 'Roman',
-  'Viktoriia', 'Vasyl', 'Nadiia', 'Maksym', 'Larysa', 'Artem', 'Sofiia', 'Pavlo',
-];
-const LAST_NAMES = [
-  'Shevchenko', 'Kovalenko', 'Bondarenko', 'Tkachenko', 'Kravchenko', 'Oliinyk', 'Shevchuk', 'Koval', 'Polishchuk', 'Bondar',
-  'Tkachuk', 'Moroz', 'Marchenko', 'Lysenko', 'Rudenko', 'Savchenko', 'Petrenko', 'Klymenko', 'Pavlenko', 'Kravets', 'Melnyk',
-  'Boiko', 'Kuzmenko', 'Ponomarenko', 'Vovk', 'Levchenko', 'Karpenko', 'Honcharenko', 'Kharchenko', 'Sydorenko', 'Zinchenko',
-  'Romanenko',
-];
+const FIRST_NAMES =
+  'Olena Andrii Iryna Oleksandr Natalia Serhii Tetiana Dmytro Yuliia Mykola Oksana Ivan Kateryna Volodymyr Svitlana Taras Mariia Bohdan Anna Yurii Halyna Petro Liudmyla Roman Viktoriia Vasyl Nadiia Maksym Larysa Artem Sofiia Pavlo'.split(
+    ' ',
+  );
+const LAST_NAMES =
+  'Shevchenko Kovalenko Bondarenko Tkachenko Kravchenko Oliinyk Shevchuk Koval Polishchuk Bondar Tkachuk Moroz Marchenko Lysenko Rudenko Savchenko Petrenko Klymenko Pavlenko Kravets Melnyk Boiko Kuzmenko Ponomarenko Vovk Levchenko Karpenko Honcharenko Kharchenko Sydorenko Zinchenko Romanenko'.split(
+    ' ',
+  );
 const sqlArray = (xs: string[]) => `ARRAY[${xs.map((x) => `'${x}'`).join(',')}]`;
 
 export interface SeedStep {
   name: string;
-  rows: number;
+  rows: number | null;
   ms: number;
 }
 
-/** Runs the seeding on `client` (connected to the bench database), reporting each step. */
-export async function seed(client: Client, size: SeedSize, passwordHash: string, log: (s: SeedStep) => void): Promise<SeedStep[]> {
+/** The tables the seeding fills, biggest first. */
+const SEEDED = ['calls', 'call_legs', 'recordings', 'contacts', 'phones', 'organizations'];
+
+/**
+ * Everything that is built around the bulk load: the seeded tables' indexes and primary-key and
+ * unique constraints, and the foreign keys that depend on those (they reference a seeded table).
+ */
+interface Structure {
+  indexes: { table: string; name: string; def: string }[];
+  keys: { table: string; name: string; def: string }[];
+  foreignKeys: { table: string; name: string; def: string }[];
+  /** the whole definition of the seeded tables, to prove it identical after the rebuild */
+  snapshot: string;
+}
+
+async function readStructure(c: Client): Promise<Structure> {
+  const q = async (sql: string) => (await c.query<{ table: string; name: string; def: string }>(sql, [SEEDED])).rows;
+  const seededOids = `SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname = ANY($1)`;
+  const indexes = await q(`
+    SELECT t.relname AS table, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS def
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+     WHERE i.indrelid IN (${seededOids})
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+     ORDER BY 2`);
+  const keys = await q(`
+    SELECT t.relname AS table, c.conname AS name, pg_get_constraintdef(c.oid) AS def
+      FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+     WHERE c.conrelid IN (${seededOids}) AND c.contype IN ('p', 'u') ORDER BY 2`);
+  const foreignKeys = await q(`
+    SELECT t.relname AS table, c.conname AS name, pg_get_constraintdef(c.oid) AS def
+      FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+     WHERE c.confrelid IN (${seededOids}) AND c.contype = 'f' ORDER BY 2`);
+  const all = await q(`
+    SELECT t.relname AS table, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS def
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+     WHERE i.indrelid IN (${seededOids}) OR i.indrelid IN (SELECT conrelid FROM pg_constraint WHERE confrelid IN (${seededOids}))
+    UNION ALL
+    SELECT t.relname, c.conname, c.contype::text || ' ' || pg_get_constraintdef(c.oid) || CASE WHEN c.convalidated THEN '' ELSE ' NOT VALID' END
+      FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+     WHERE c.conrelid IN (${seededOids}) OR c.confrelid IN (${seededOids})
+     ORDER BY 1, 2, 3`);
+  return { indexes, keys, foreignKeys, snapshot: JSON.stringify(all) };
+}
+
+/**
+ * Seeds the bench database through two connections made by `connect` (the load runs on both at
+ * once), reporting each step.
+ */
+export async function seed(
+  connect: () => Promise<Client>,
+  size: SeedSize,
+  passwordHash: string,
+  log: (s: SeedStep) => void,
+): Promise<SeedStep[]> {
+  const C = size.contacts;
+  const O = size.organizations;
+  const N = size.calls;
   const steps: SeedStep[] = [];
-  const step = async (name: string, sqls: string[], params: unknown[] = []) => {
+  const timed = async (name: string, run: () => Promise<number | null>) => {
     const t = performance.now();
-    let rows = 0;
-    for (const sql of sqls) rows += (await client.query(sql, params)).rowCount ?? 0;
+    const rows = await run();
     const s = { name, rows, ms: performance.now() - t };
     steps.push(s);
     log(s);
   };
-  const C = size.contacts;
-  const O = size.organizations;
-  const N = size.calls;
+  /** runs the statements in order on `c`; the step's rows are the rows they inserted */
+  const step = (c: Client, name: string, sqls: string[], params: unknown[] = []) =>
+    timed(name, async () => {
+      let rows: number | null = null;
+      for (const sql of sqls) {
+        const { rowCount } = await c.query(sql, params);
+        if (rowCount !== null) rows = (rows ?? 0) + rowCount;
+      }
+      return rows;
+    });
+  /** runs the statements on both connections, each taking the next one as it gets free */
+  const shared = async (sqls: string[]) => {
+    const queue = [...sqls];
+    const worker = async (c: Client) => {
+      for (let sql = queue.shift(); sql; sql = queue.shift()) await c.query(sql);
+    };
+    await Promise.all([worker(client), worker(client2)]);
+    return null;
+  };
 
-  await client.query(`SET synchronous_commit = off`);
-  await client.query(`SET maintenance_work_mem = '512MB'`);
-  await client.query(`SET work_mem = '64MB'`);
-  // The data is consistent by construction: skip the per-row foreign-key triggers while loading
-  // (superuser only; the constraints themselves stay in place and apply to every later write).
-  await client.query(`SET session_replication_role = replica`).catch(() => undefined);
-
-  await step('users', [
-    `INSERT INTO users (id, email, name, password_hash, role)
-       SELECT ${userIdSql('u')}, 'user' || u || '@bench.calltrack.test', 'Bench User ' || u, $1,
-              CASE WHEN u = 1 THEN 'admin' WHEN u <= 4 THEN 'supervisor' ELSE 'manager' END
-         FROM generate_series(1, ${USERS}) u`,
-  ], [passwordHash]);
-  await step('extensions', [
-    `INSERT INTO extensions (number, user_id) SELECT (100 + u)::text, ${userIdSql('u')} FROM generate_series(1, ${USERS}) u`,
-  ]);
-
-  await step('organizations', [
-    `INSERT INTO organizations (id, name, created_at)
-       SELECT ${orgIdSql('o')}, (${sqlArray(LAST_NAMES)})[1 + ${h('o', 21, LAST_NAMES.length)}] || ' & Partners ' || o,
-              now() - ${h('o', 22, 1000)} * interval '1 day'
-         FROM generate_series(1, ${O}) o`,
-  ]);
+  const organizationsSql = `
+  INSERT INTO organizations (id, name, created_at)
+    SELECT ${orgIdSql('o')}, (${sqlArray(LAST_NAMES)})[1 + ${h('o', 21, LAST_NAMES.length)}] || ' & Partners ' || o,
+           now() - ${h('o', 22, 1000)} * interval '1 day'
+      FROM generate_series(1, ${O}) o`;
 
   // ~10% of contacts work for an organization; ~30% are owned by a manager (5…49); the rare
   // manager owns one contact in 100,000.
-  await step('contacts', [
-    `INSERT INTO contacts (id, first_name, last_name, organization_id, owner_id, email, created_at, updated_at)
-       SELECT ${contactIdSql('i')},
-              (${sqlArray(FIRST_NAMES)})[1 + ${h('i', 31, FIRST_NAMES.length)}],
-              CASE WHEN ${h('i', 32, 10)} = 0 THEN NULL ELSE (${sqlArray(LAST_NAMES)})[1 + ${h('i', 33, LAST_NAMES.length)}] END,
-              CASE WHEN i % 10 = 0 THEN ${orgIdSql(`1 + (i / 10) % ${O}`)} END,
-              CASE WHEN i % 100000 = 7 THEN ${userIdSql(String(RARE_MANAGER))}
-                   WHEN ${h('i', 34, 100)} < 30 THEN ${userIdSql(`5 + ${h('i', 35, 45)}`)} END,
-              CASE WHEN ${h('i', 36, 4)} = 0 THEN 'contact' || i || '@example.com' END,
-              now() - ${h('i', 37, 1000)} * interval '1 day', now()
-         FROM generate_series(1, ${C}) i`,
-  ]);
+  const contactsSql = `
+  INSERT INTO contacts (id, first_name, last_name, organization_id, owner_id, email, created_at, updated_at)
+    SELECT ${contactIdSql('i')},
+           (${sqlArray(FIRST_NAMES)})[1 + ${h('i', 31, FIRST_NAMES.length)}],
+           CASE WHEN ${h('i', 32, 10)} = 0 THEN NULL ELSE (${sqlArray(LAST_NAMES)})[1 + ${h('i', 33, LAST_NAMES.length)}] END,
+           CASE WHEN i % 10 = 0 THEN ${orgIdSql(`1 + (i / 10) % ${O}`)} END,
+           CASE WHEN i % 100000 = 7 THEN ${userIdSql(String(RARE_MANAGER))}
+                WHEN ${h('i', 34, 100)} < 30 THEN ${userIdSql(`5 + ${h('i', 35, 45)}`)} END,
+           CASE WHEN ${h('i', 36, 4)} = 0 THEN 'contact' || i || '@example.com' END,
+           now() - ${h('i', 37, 1000)} * interval '1 day', now()
+      FROM generate_series(1, ${C}) i`;
 
   // Phone 1 for every contact, phone 2 for half of them (for a third of the organization's people
   // it is the organization's switchboard, so that number is shared), one phone per organization.
-  await step('phones', [
+  const phonesSql = [
     `INSERT INTO phones (raw, e164, label, contact_id)
-       SELECT '0' || substr(e, 5), e, 'mobile', ${contactIdSql('i')}
-         FROM generate_series(1, ${C}) i, LATERAL (SELECT ${e164Sql('i')} AS e) x`,
+     SELECT '0' || substr(e, 5), e, 'mobile', ${contactIdSql('i')}
+       FROM generate_series(1, ${C}) i, LATERAL (SELECT ${e164Sql('i')} AS e) x`,
     `INSERT INTO phones (raw, e164, label, contact_id)
-       SELECT '0' || substr(e, 5), e, 'work', ${contactIdSql('i')}
-         FROM generate_series(1, ${C}) i,
-              LATERAL (SELECT CASE WHEN i % 10 = 0 AND ${h('i', 41, 3)} = 0 THEN ${e164Sql(`${PHONE.org} + 1 + (i / 10) % ${O}`)}
-                                   ELSE ${e164Sql(`${PHONE.second} + i`)} END AS e) x
-        WHERE ${h('i', 42, 2)} = 0`,
+     SELECT '0' || substr(e, 5), e, 'work', ${contactIdSql('i')}
+       FROM generate_series(1, ${C}) i,
+            LATERAL (SELECT CASE WHEN i % 10 = 0 AND ${h('i', 41, 3)} = 0 THEN ${e164Sql(`${PHONE.org} + 1 + (i / 10) % ${O}`)}
+                                 ELSE ${e164Sql(`${PHONE.second} + i`)} END AS e) x
+      WHERE ${h('i', 42, 2)} = 0`,
     `INSERT INTO phones (raw, e164, label, organization_id)
-       SELECT '0' || substr(e, 5), e, 'office', ${orgIdSql('o')}
-         FROM generate_series(1, ${O}) o, LATERAL (SELECT ${e164Sql(`${PHONE.org} + o`)} AS e) x`,
-  ]);
+     SELECT '0' || substr(e, 5), e, 'office', ${orgIdSql('o')}
+       FROM generate_series(1, ${O}) o, LATERAL (SELECT ${e164Sql(`${PHONE.org} + o`)} AS e) x`,
+  ];
 
-  // Calls: one every ~12.6 s over two years (5M), in time order like production inserts them.
+  // Calls: one every ~12.6 s over two years (5M), in time order as production inserts them. Each
+  // call's random choices are drawn once into an unlogged staging table (not part of the schema),
+  // from which calls, legs and recordings are inserted in parallel on two connections.
   const spanSeconds = 730 * 86400;
-  const chunk = 500_000;
-  const ranges: [number, number][] = [];
-  for (let from = 1; from <= N; from += chunk) ranges.push([from, Math.min(N, from + chunk - 1)]);
-  // (OFFSET 0 keeps each level from being flattened into the next, which would evaluate every
-  // derived expression again at each use)
-  const source = (from: number, to: number) => `
-    SELECT d.*,
-           CASE WHEN open THEN NULL WHEN direction = 'internal' THEN 'answered'
-                WHEN disp_roll < 75 THEN 'answered' WHEN disp_roll < 88 THEN 'no-answer' WHEN disp_roll < 94 THEN 'busy' ELSE 'failed' END AS disposition
-      FROM (SELECT g, open, started_at, disp_roll, a, b, k, matched,
-                   CASE WHEN dir_roll < 60 THEN 'inbound' WHEN dir_roll < 95 THEN 'outbound' ELSE 'internal' END AS direction,
-                   ring, talk
-              FROM (SELECT g,
-                           g > ${N} - 3 AS open,
-                           (now() - interval '${spanSeconds} seconds') + ((g - 1) * ${spanSeconds / N}) * interval '1 second'
-                             + ${h('g', 1, 60)} * interval '1 second' AS started_at,
-                           ${h('g', 2, 100)} AS dir_roll,
-                           ${h('g', 3, 100)} AS disp_roll,
-                           CASE WHEN g % 20000 = 0 THEN ${RARE_MANAGER} ELSE 1 + ${h('g', 4, 49)} END AS a,
-                           ${h('g', 5, 100)} < 70 AS matched,
-                           ${h('g', 6, 1_000_000_000)} AS k,
-                           3 + ${h('g', 7, 25)} AS ring,
-                           10 + ${h('g', 8, 600)} AS talk,
-                           ${h('g', 9, 48)} AS bt
-                      FROM generate_series(${from}::bigint, ${to}::bigint) g OFFSET 0) r,
-                   LATERAL (SELECT 1 + ((CASE WHEN a = ${RARE_MANAGER} THEN 0 ELSE a END + bt) % 49) AS b) bb OFFSET 0) d
-     OFFSET 0`;
+  const staging = `CREATE UNLOGGED TABLE bench_call_source AS
+  SELECT g, open, started_at, direction, a, b, k, matched, ring, talk,
+         CASE WHEN open THEN NULL WHEN direction = 'internal' THEN 'answered'
+              WHEN disp_roll < 75 THEN 'answered' WHEN disp_roll < 88 THEN 'no-answer' WHEN disp_roll < 94 THEN 'busy' ELSE 'failed' END AS disposition
+    FROM (SELECT r.*, bb.b,
+                 CASE WHEN dir_roll < 60 THEN 'inbound' WHEN dir_roll < 95 THEN 'outbound' ELSE 'internal' END AS direction
+            FROM (SELECT g,
+                         g > ${N} - 3 AS open,
+                         (now() - interval '${spanSeconds} seconds') + ((g - 1) * ${spanSeconds / N}) * interval '1 second'
+                           + ${h('g', 1, 60)} * interval '1 second' AS started_at,
+                         ${h('g', 2, 100)} AS dir_roll,
+                         ${h('g', 3, 100)} AS disp_roll,
+                         CASE WHEN g % 20000 = 0 THEN ${RARE_MANAGER}
+                              WHEN ${h('g', 4, 1000)} < 20 THEN 1 + ${h('g', 4, 1000)} % 4
+                              WHEN ${h('g', 4, 1000)} < 120 THEN 40 + ${h('g', 4, 1000)} % 5
+                              WHEN ${h('g', 4, 1000)} < 132 THEN 45 + ${h('g', 4, 1000)} % 5
+                              ELSE 5 + ${h('g', 10, 35)} END AS a,
+                         ${h('g', 5, 100)} < 70 AS matched,
+                         ${h('g', 6, 1_000_000_000)} AS k,
+                         3 + ${h('g', 7, 25)} AS ring,
+                         10 + ${h('g', 8, 600)} AS talk,
+                         ${h('g', 9, 34)} AS bt
+                    FROM generate_series(1::bigint, ${N}::bigint) g OFFSET 0) r,
+                 LATERAL (SELECT 5 + ((CASE WHEN a BETWEEN 5 AND 39 THEN a - 5 ELSE 0 END + 1 + bt) % 35) AS b) bb
+           OFFSET 0) d`;
+  // (OFFSET 0 keeps a level from being flattened into the next, which would evaluate its
+  // expressions again at every use)
   const contactK = `(1 + k % ${C})`;
-  const callSql = (from: number, to: number) => `
-    INSERT INTO calls (id, pbx_call_id, direction, state, disposition, missed, external_number, external_number_raw,
-                       tracking_number, started_at, answered_at, ended_at, agent_extension, agent_user_id, hangup_by, end_reason,
-                       contact_id, organization_id, contact_match, recording_file, created_at, updated_at)
-    SELECT ${callIdSql('g')}, floor(extract(epoch FROM started_at))::bigint || '.' || g, direction,
-           CASE WHEN open THEN 'ringing' ELSE 'ended' END, disposition,
-           direction = 'inbound' AND NOT open AND disposition <> 'answered',
-           ext, CASE WHEN ext IS NOT NULL THEN '0' || substr(ext, 5) END,
-           CASE WHEN direction = 'inbound' THEN '+38044200000' || (g % 5) END,
-           started_at,
-           CASE WHEN disposition = 'answered' THEN started_at + ring * interval '1 second' END,
-           CASE WHEN open THEN NULL WHEN disposition = 'answered' THEN started_at + (ring + talk) * interval '1 second'
-                ELSE started_at + ring * interval '1 second' END,
-           CASE WHEN has_agent THEN (100 + a)::text END,
-           CASE WHEN has_agent THEN ${userIdSql('a')} END,
-           CASE WHEN open THEN NULL WHEN disposition = 'failed' THEN 'system' WHEN g % 2 = 0 THEN 'customer' ELSE 'agent' END,
-           CASE WHEN open THEN NULL ELSE 'normal' END,
-           CASE WHEN is_contact THEN ${contactIdSql(contactK)} END,
-           CASE WHEN is_contact AND ${contactK} % 10 = 0 THEN ${orgIdSql(`1 + (${contactK} / 10) % ${O}`)} END,
-           CASE WHEN is_contact THEN 'matched' ELSE 'none' END,
-           CASE WHEN disposition = 'answered' AND direction <> 'internal' THEN 'bench/' || g || '.wav' END,
-           started_at, coalesce(started_at + (ring + talk) * interval '1 second', started_at)
-      FROM (SELECT s.*,
-                   direction <> 'internal' AND matched AS is_contact,
-                   NOT (direction = 'inbound' AND (open OR disposition <> 'answered')) AS has_agent,
-                   CASE WHEN direction = 'internal' THEN NULL
-                        WHEN matched THEN ${e164Sql(contactK)}
-                        ELSE ${e164Sql(`${PHONE.unknownCaller} + k % 100000000`)} END AS ext
-              FROM (${source(from, to)}) s OFFSET 0) c`;
+  const callSql = `
+  INSERT INTO calls (id, pbx_call_id, direction, state, disposition, missed, external_number, external_number_raw,
+                     tracking_number, started_at, answered_at, ended_at, agent_extension, agent_user_id, hangup_by, end_reason,
+                     contact_id, organization_id, contact_match, recording_file, created_at, updated_at)
+  SELECT ${callIdSql('g')}, floor(extract(epoch FROM started_at))::bigint || '.' || g, direction,
+         CASE WHEN open THEN 'ringing' ELSE 'ended' END, disposition,
+         direction = 'inbound' AND NOT open AND disposition <> 'answered',
+         ext, CASE WHEN ext IS NOT NULL THEN '0' || substr(ext, 5) END,
+         CASE WHEN direction = 'inbound' THEN '+38044200000' || (g % 5) END,
+         started_at,
+         CASE WHEN disposition = 'answered' THEN started_at + ring * interval '1 second' END,
+         CASE WHEN open THEN NULL WHEN disposition = 'answered' THEN started_at + (ring + talk) * interval '1 second'
+              ELSE started_at + ring * interval '1 second' END,
+         CASE WHEN has_agent THEN (100 + a)::text END,
+         CASE WHEN has_agent THEN ${userIdSql('a')} END,
+         CASE WHEN open THEN NULL WHEN disposition = 'failed' THEN 'system' WHEN g % 2 = 0 THEN 'customer' ELSE 'agent' END,
+         CASE WHEN open THEN NULL ELSE 'normal' END,
+         CASE WHEN is_contact THEN ${contactIdSql(contactK)} END,
+         CASE WHEN is_contact AND ${contactK} % 10 = 0 THEN ${orgIdSql(`1 + (${contactK} / 10) % ${O}`)} END,
+         CASE WHEN is_contact THEN 'matched' ELSE 'none' END,
+         CASE WHEN disposition = 'answered' AND direction <> 'internal' THEN 'bench/' || g || '.wav' END,
+         started_at, coalesce(started_at + (ring + talk) * interval '1 second', started_at)
+    FROM (SELECT s.*,
+                 direction <> 'internal' AND matched AS is_contact,
+                 NOT (direction = 'inbound' AND (open OR disposition <> 'answered')) AS has_agent,
+                 CASE WHEN direction = 'internal' THEN NULL
+                      WHEN matched THEN ${e164Sql(contactK)}
+                      ELSE ${e164Sql(`${PHONE.unknownCaller} + k % 100000000`)} END AS ext
+            FROM bench_call_source s OFFSET 0) c`;
   // Legs: inbound rings the agent and a colleague, outbound is the agent alone, internal is the
   // caller and the callee.
-  const legSql = (from: number, to: number) => `
-    INSERT INTO call_legs (call_id, seq, extension, user_id, ringing_at, answered_at, ended_at, result)
-    SELECT ${callIdSql('g')}, l.seq, (100 + l.u)::text, ${userIdSql('l.u')}, started_at,
-           CASE WHEN l.result = 'answered' THEN started_at + ring * interval '1 second' END,
-           CASE WHEN open THEN NULL WHEN l.result = 'answered' THEN started_at + (ring + talk) * interval '1 second'
-                ELSE started_at + ring * interval '1 second' END,
-           CASE WHEN open THEN NULL ELSE l.result END
-      FROM (${source(from, to)}) s,
-           LATERAL (VALUES
-             (1, a, CASE WHEN direction = 'internal' OR disposition = 'answered' THEN 'answered'
-                         WHEN direction = 'outbound' THEN disposition ELSE 'no-answer' END),
-             (2, b, CASE WHEN direction = 'internal' THEN coalesce(disposition, 'no-answer')
-                         WHEN disposition = 'answered' THEN 'answered-elsewhere' ELSE 'no-answer' END)
-           ) l(seq, u, result)
-     WHERE l.seq = 1 OR direction <> 'outbound'`;
-  const recordingSql = (from: number, to: number) => `
-    INSERT INTO recordings (call_id, file_name, state, duration_seconds, size_bytes, created_at, updated_at)
-    SELECT ${callIdSql('g')}, 'bench/' || g || '.wav', 'stored', talk, talk * 16000, started_at, started_at
-      FROM (${source(from, to)}) s
-     WHERE disposition = 'answered' AND direction <> 'internal'`;
+  const legSql = `
+  INSERT INTO call_legs (call_id, seq, extension, user_id, ringing_at, answered_at, ended_at, result)
+  SELECT ${callIdSql('g')}, l.seq, (100 + l.u)::text, ${userIdSql('l.u')}, started_at,
+         CASE WHEN l.result = 'answered' THEN started_at + ring * interval '1 second' END,
+         CASE WHEN open THEN NULL WHEN l.result = 'answered' THEN started_at + (ring + talk) * interval '1 second'
+              ELSE started_at + ring * interval '1 second' END,
+         CASE WHEN open THEN NULL ELSE l.result END
+    FROM bench_call_source s,
+         LATERAL (VALUES
+           (1, a, CASE WHEN direction = 'internal' OR disposition = 'answered' THEN 'answered'
+                       WHEN direction = 'outbound' THEN disposition ELSE 'no-answer' END),
+           (2, b, CASE WHEN direction = 'internal' THEN coalesce(disposition, 'no-answer')
+                       WHEN disposition = 'answered' THEN 'answered-elsewhere' ELSE 'no-answer' END)
+         ) l(seq, u, result)
+   WHERE l.seq = 1 OR direction <> 'outbound'`;
+  const recordingSql = `
+  INSERT INTO recordings (call_id, file_name, state, duration_seconds, size_bytes, created_at, updated_at)
+  SELECT ${callIdSql('g')}, 'bench/' || g || '.wav', 'stored', talk, talk * 16000, started_at, started_at
+    FROM bench_call_source s
+   WHERE disposition = 'answered' AND direction <> 'internal'`;
 
-  await step('calls', ranges.map(([f, t]) => callSql(f, t)));
-  await step('call_legs', ranges.map(([f, t]) => legSql(f, t)));
-  await step('recordings', ranges.map(([f, t]) => recordingSql(f, t)));
-  await client.query(`RESET session_replication_role`).catch(() => undefined);
-  await step('VACUUM ANALYZE', [`VACUUM (ANALYZE)`]);
+  const client = await connect();
+  const client2 = await connect();
+  try {
+    for (const c of [client, client2]) {
+      await c.query(`SET synchronous_commit = off`);
+      await c.query(`SET maintenance_work_mem = '256MB'`);
+      await c.query(`SET work_mem = '64MB'`);
+      // The data is consistent by construction: no per-row foreign-key triggers while loading
+      // (the foreign keys to users and outcomes stay in place; superuser only, else just slower).
+      await c.query(`SET session_replication_role = replica`).catch(() => undefined);
+    }
+
+    await step(
+      client,
+      'users',
+      [
+        `INSERT INTO users (id, email, name, password_hash, role)
+           SELECT ${userIdSql('u')}, 'user' || u || '@bench.calltrack.test', 'Bench User ' || u, $1,
+                  CASE WHEN u = 1 THEN 'admin' WHEN u <= 4 THEN 'supervisor' ELSE 'manager' END
+             FROM generate_series(1, ${USERS}) u`,
+      ],
+      [passwordHash],
+    );
+    await step(client, 'extensions', [
+      `INSERT INTO extensions (number, user_id) SELECT (100 + u)::text, ${userIdSql('u')} FROM generate_series(1, ${USERS}) u`,
+    ]);
+
+    // Loading into bare tables and building their indexes afterwards (one sort each) is many
+    // times faster than maintaining a dozen B-trees on random uuid keys row by row. The
+    // definitions are read from the catalog, as the migrations created them, dropped, and
+    // re-created from that very text; the result is checked identical to the original.
+    const before = await readStructure(client);
+    for (const fk of before.foreignKeys) await client.query(`ALTER TABLE ${fk.table} DROP CONSTRAINT ${fk.name}`);
+    for (const k of before.keys) await client.query(`ALTER TABLE ${k.table} DROP CONSTRAINT ${k.name}`);
+    for (const ix of before.indexes) await client.query(`DROP INDEX ${ix.name}`);
+
+    await client.query(`DROP TABLE IF EXISTS bench_call_source`);
+    await Promise.all([
+      step(client, 'call source (staging)', [staging]),
+      (async () => {
+        await step(client2, 'organizations', [organizationsSql]);
+        await step(client2, 'contacts', [contactsSql]);
+        await step(client2, 'phones', phonesSql);
+      })(),
+    ]);
+    await Promise.all([
+      step(client, 'calls', [callSql]),
+      (async () => {
+        await step(client2, 'call_legs', [legSql]);
+        await step(client2, 'recordings', [recordingSql]);
+      })(),
+    ]);
+    await client.query(`DROP TABLE bench_call_source`);
+    for (const c of [client, client2]) await c.query(`RESET session_replication_role`).catch(() => undefined);
+
+    const bySize = (a: { table: string }, b: { table: string }) => SEEDED.indexOf(a.table) - SEEDED.indexOf(b.table);
+    await timed(`${before.keys.length} keys + ${before.indexes.length} indexes`, () =>
+      shared([
+        ...before.keys.sort(bySize).map((k) => `ALTER TABLE ${k.table} ADD CONSTRAINT ${k.name} ${k.def}`),
+        ...before.indexes.sort(bySize).map((ix) => ix.def),
+      ]),
+    );
+    // one at a time: validating a foreign key locks both tables
+    await step(
+      client,
+      `${before.foreignKeys.length} foreign keys`,
+      before.foreignKeys.map((fk) => `ALTER TABLE ${fk.table} ADD CONSTRAINT ${fk.name} ${fk.def}`),
+    );
+    const after = await readStructure(client);
+    if (after.snapshot !== before.snapshot)
+      throw new Error("the re-created indexes and constraints differ from the migrations' definitions");
+
+    await timed('VACUUM ANALYZE', () => shared([...SEEDED, 'users', 'extensions', 'outcomes'].map((t) => `VACUUM (ANALYZE) ${t}`)));
+  } finally {
+    await client.end();
+    await client2.end();
+  }
   return steps;
 }

@@ -15,6 +15,17 @@ const MAX_NAME = 250;
 const MAX_TEXT = 512;
 const MAX_PATH = 1024;
 
+/**
+ * A copy of a string from the wire that does not keep the client's read buffer alive. The
+ * library's values are V8 slices of the whole chunk it read (up to 64 KiB): one id kept by the
+ * tracker would pin the chunk, and ids outlive their frame by the length of a call and beyond
+ * (remembered ended calls), so thousands of chunks would stay in memory. Strings shorter than 13
+ * characters are never slices (V8 copies them).
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 function str(f: AmiFrame, key: string): string | undefined {
   const v = f[key];
   return typeof v === 'string' ? v : undefined;
@@ -22,7 +33,7 @@ function str(f: AmiFrame, key: string): string | undefined {
 
 function idField(f: AmiFrame, key: string): string | null {
   const v = f[key];
-  return typeof v === 'string' && ID_RE.test(v) ? v : null;
+  return typeof v === 'string' && ID_RE.test(v) ? detach(v) : null;
 }
 
 /** Channel names: non-empty, bounded, no control characters. */
@@ -33,14 +44,14 @@ function nameField(f: AmiFrame, key: string): string | null {
     const c = v.charCodeAt(i);
     if (c < 32 || c === 127) return null;
   }
-  return v;
+  return detach(v);
 }
 
 /** A free text value; '' and Asterisk's `<unknown>` placeholder mean "none". */
 function textField(f: AmiFrame, key: string, max = MAX_TEXT): string | null {
   const v = f[key];
   if (typeof v !== 'string' || v.length === 0 || v.length > max || v === '<unknown>') return null;
-  return v;
+  return detach(v);
 }
 
 function intField(f: AmiFrame, key: string): number | null {
@@ -104,7 +115,7 @@ function channelInfo(f: AmiFrame, k: ChannelKeys): ChannelInfo | null {
     const cv = f.chanvariable;
     if (typeof cv === 'object' && cv !== null && !Array.isArray(cv)) {
       const rec = (cv as Record<string, unknown>).RECORDING_FILE;
-      if (typeof rec === 'string' && rec.length > 0 && rec.length <= MAX_PATH) info.recordingFile = rec;
+      if (typeof rec === 'string' && rec.length > 0 && rec.length <= MAX_PATH) info.recordingFile = detach(rec);
     }
   }
   return info;
@@ -126,7 +137,7 @@ function cause(f: AmiFrame): number | null {
 
 function dialStatus(v: unknown): DialStatus | null {
   if (typeof v !== 'string' || v.length === 0 || v.length > 32 || !/^[A-Z_]+$/.test(v)) return null;
-  return v;
+  return detach(v);
 }
 
 const INTERESTING_VARIABLES: ReadonlySet<string> = new Set<InterestingVariable>(['RECORDING_FILE', 'MIXMONITOR_FILENAME', 'DIALSTATUS']);
@@ -300,7 +311,7 @@ const handlers: Record<string, Handler> = {
     const value = str(f, 'value');
     if (value === undefined || value.length > MAX_PATH) return null;
     const channel = channelInfo(f, PLAIN);
-    return channel ? { type: 'variable', at, mono, channel, name: name as InterestingVariable, value } : null;
+    return channel ? { type: 'variable', at, mono, channel, name: name as InterestingVariable, value: detach(value) } : null;
   },
   MixMonitorStart(f, at, mono) {
     const channel = channelInfo(f, PLAIN);

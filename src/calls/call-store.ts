@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../logger';
-import type { CallDraft, ContactMatch, RecordingState } from './call-record';
+import type { CallDraft, CallLegDraft, ContactMatch, RecordingState } from './call-record';
 
 /** A call as the capture pipeline hands it to the database: the tracker's draft plus who and what. */
 export interface CallSnapshot {
@@ -43,12 +43,17 @@ export interface CallStoreOptions {
   flushDelayMs?: number;
   /** most calls written in one transaction (default 1000) */
   maxBatchCalls?: number;
-  /** most journal events written in one transaction (default 5000) */
+  /** most journal events written in one batch (default 20 000) */
   maxBatchEvents?: number;
   /** journal events buffered during an outage before back-pressure (default 200 000) */
   maxBufferedEvents?: number;
   /** after each successful write */
   onApplied?: (calls: AppliedCall[]) => void;
+  /**
+   * how the journal is written (default: 'copy' on PostgreSQL, 'json' on PGlite, found out with
+   * the first write)
+   */
+  journalFormat?: JournalFormat;
   /** true: the buffer is full, stop reading the PBX; false: drained enough to go on */
   onBackpressure?: (on: boolean) => void;
   /** retry backoff after a failed write, ms (default 250 → 30 000) */
@@ -59,7 +64,227 @@ export interface CallStoreOptions {
 export type CallStore = ReturnType<typeof createCallStore>;
 
 /** Strings in jsonb may not contain NUL; a frame with one is journalled with U+FFFD instead. */
-const jsonForPg = (value: unknown) => JSON.stringify(value).replace(/\\u0000/g, '\\ufffd');
+const pgSafeJson = (json: string) => (json.includes('\\u0000') ? json.replace(/\\u0000/g, '\\ufffd') : json);
+
+/**
+ * How journal lines reach the table. 'copy': COPY … FROM STDIN, text format (PostgreSQL: about half
+ * the server's work of an INSERT … SELECT, the table's write path only). 'json': one INSERT … SELECT
+ * FROM jsonb_to_recordset over a JSON array (PGlite, whose socket does not speak the COPY
+ * sub-protocol).
+ */
+export type JournalFormat = 'copy' | 'json';
+
+/** A journal line as up to three strings (written one after the other: no concatenation). */
+type Line = [head: string, body: string, tail: string];
+
+/** `,{"p": pbx_call_id, "r": received_at in epoch ms, "m": mono, "k": kind, "d": payload}` */
+function jsonLine(e: JournalEntry): Line {
+  // a non-finite mono is sent as text: float8 reads 'NaN' / 'Infinity'
+  const mono = Number.isFinite(e.mono) ? String(e.mono) : JSON.stringify(String(e.mono));
+  const at = e.receivedAt.getTime();
+  return [
+    `,{"p":${JSON.stringify(e.pbxCallId)},"r":${Number.isNaN(at) ? 'null' : at},"m":${mono},"k":${JSON.stringify(e.kind)},"d":`,
+    pgSafeJson(JSON.stringify(e.payload) ?? 'null'),
+    '}',
+  ];
+}
+
+/** A COPY text-format field: backslash, tab, newline and carriage return escaped. */
+function copyText(s: string): string {
+  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : s;
+}
+
+/** toISOString of the last time seen (frames of one read share their millisecond). */
+let lastIsoMs = NaN;
+let lastIso = '';
+function isoOf(d: Date): string {
+  const ms = d.getTime();
+  if (ms !== lastIsoMs) {
+    lastIso = Number.isNaN(ms) ? '\\N' : d.toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+
+/** `pbx_call_id \t received_at \t mono \t kind \t payload \n` (JSON has no raw tab or newline: only its backslashes need doubling). */
+function copyLine(e: JournalEntry): Line {
+  const json = JSON.stringify(e.payload) ?? 'null';
+  return [
+    `${e.pbxCallId === null ? '\\N' : copyText(e.pbxCallId)}\t${isoOf(e.receivedAt)}\t${e.mono}\t${copyText(e.kind)}\t`,
+    // one scan in the common case: no backslash, so no escape at all (\u0000 included)
+    json.includes('\\') ? pgSafeJson(json).replace(/\\/g, '\\\\') : json,
+    '\n',
+  ];
+}
+
+/** Journal lines back to back in a Buffer; `ends[i]` is where line i ends. */
+interface JournalRun {
+  buf: Buffer;
+  ends: number[];
+}
+
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The journal lines waiting to be written, serialized into Buffers as they are queued. Nothing of
+ * a queued event stays on the V8 heap (the frame and its JSON die young instead of being promoted
+ * while they wait for the database), and a batch is a memory copy, not a string join.
+ */
+class JournalQueue {
+  /** closed runs, oldest first */
+  private runs: JournalRun[] = [];
+  private chunk = Buffer.alloc(0);
+  /** the open run: chunk[start, used), its line ends (absolute in chunk) */
+  private start = 0;
+  private used = 0;
+  private openEnds: number[] = [];
+  length = 0;
+
+  push([head, body, tail]: Line): void {
+    // at most 3 bytes a UTF-16 unit: write directly when that surely fits, else measure
+    const room = this.chunk.length - this.used;
+    if ((head.length + body.length + tail.length) * 3 > room) {
+      const size = Buffer.byteLength(head) + Buffer.byteLength(body) + Buffer.byteLength(tail);
+      if (size > room) {
+        this.close();
+        this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, size));
+        this.start = this.used = 0;
+      }
+    }
+    this.used += this.chunk.write(head, this.used);
+    this.used += this.chunk.write(body, this.used);
+    this.used += this.chunk.write(tail, this.used);
+    this.openEnds.push(this.used);
+    this.length++;
+  }
+
+  /** Up to `max` lines from the head. */
+  take(max: number): JournalRun[] {
+    this.close();
+    const out: JournalRun[] = [];
+    let n = 0;
+    while (n < max && this.runs.length) {
+      const run = this.runs[0]!;
+      const want = max - n;
+      if (run.ends.length <= want) {
+        this.runs.shift();
+        out.push(run);
+        n += run.ends.length;
+      } else {
+        const cut = run.ends[want - 1]!;
+        out.push({ buf: run.buf.subarray(0, cut), ends: run.ends.slice(0, want) });
+        this.runs[0] = { buf: run.buf.subarray(cut), ends: run.ends.slice(want).map((e) => e - cut) };
+        n += want;
+      }
+    }
+    this.length -= n;
+    return out;
+  }
+
+  /** Puts lines taken earlier back at the head, in order (a failed write). */
+  unshift(runs: JournalRun[]): void {
+    this.close();
+    this.runs.unshift(...runs);
+    this.length += lineCount(runs);
+  }
+
+  private close(): void {
+    if (!this.openEnds.length) return;
+    const start = this.start;
+    this.runs.push({ buf: this.chunk.subarray(start, this.used), ends: this.openEnds.map((e) => e - start) });
+    this.openEnds = [];
+    this.start = this.used;
+  }
+}
+
+const lineCount = (runs: JournalRun[]) => runs.reduce((n, r) => n + r.ends.length, 0);
+
+/** The runs' bytes in one Buffer; json lines (`,{…}`) become the array `[{…},{…}]`. */
+function joinRuns(runs: JournalRun[], format: JournalFormat): Buffer {
+  let size = format === 'json' ? 1 : 0; // the first line's comma becomes '[', and ']' is added
+  for (const r of runs) size += r.buf.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const r of runs) at += r.buf.copy(out, at);
+  if (format === 'json') {
+    out[0] = 0x5b; // '['
+    out[at] = 0x5d; // ']'
+  }
+  return out;
+}
+
+/** Each line of the runs alone, as a one-line run (writing lines one by one after a refused batch). */
+function singleLines(runs: JournalRun[]): JournalRun[] {
+  const out: JournalRun[] = [];
+  for (const r of runs) {
+    let from = 0;
+    for (const end of r.ends) {
+      out.push({ buf: r.buf.subarray(from, end), ends: [end - from] });
+      from = end;
+    }
+  }
+  return out;
+}
+
+const COPY_JOURNAL = `COPY call_events (pbx_call_id, received_at, mono, kind, payload) FROM STDIN`;
+
+// The array goes as one text parameter in binary format (a Buffer: its UTF-8 bytes as they are).
+const INSERT_JOURNAL = `
+  INSERT INTO call_events (pbx_call_id, received_at, mono, kind, payload)
+  SELECT x.p, to_timestamp(x.r / 1000.0), x.m, x.k, x.d
+    FROM jsonb_to_recordset($1::text::jsonb) AS x(p text, r float8, m float8, k text, d jsonb)`;
+
+/** The parts of a node-postgres connection a COPY FROM STDIN uses. */
+interface PgConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+/**
+ * `COPY … FROM STDIN` with its data in Buffers (one CopyData message each), as a node-postgres Submittable
+ * (`client.query(submittable)`, the interface pg-query-stream and pg-copy-streams use): the
+ * client hands it the connection when the server asks for the data, and reports the end or the
+ * error (an ErrorResponse, or the socket's error) through these handlers.
+ */
+class CopyFromStdin {
+  readonly done: Promise<void>;
+  private settle!: (err: Error | null) => void;
+  constructor(
+    private readonly text: string,
+    private readonly data: Buffer[],
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      this.settle = (err) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve();
+      };
+    });
+  }
+  submit(connection: PgConnection): void {
+    connection.query(this.text);
+  }
+  handleCopyInResponse(connection: PgConnection): void {
+    for (const chunk of this.data) if (chunk.length) connection.sendCopyFromChunk(chunk);
+    connection.endCopyFrom();
+  }
+  handleCommandComplete(): void {}
+  handleReadyForQuery(): void {
+    this.settle(null);
+  }
+  handleError(err: Error): void {
+    this.settle(err);
+  }
+  // not sent for a COPY FROM; present because the client may call them on its active query
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+}
 
 function recordingState(d: CallDraft): RecordingState {
   return d.state === 'ended' && !d.answeredAt ? 'empty' : 'pending';
@@ -96,6 +321,54 @@ const UPSERT_CALLS = `
   RETURNING c.id, c.pbx_call_id, c.version, c.topic, c.outcome_id, c.notes)
   SELECT up.*, o.name AS outcome_name FROM up LEFT JOIN outcomes o ON o.id = up.outcome_id`;
 
+/** What the store last committed of a call: its legs and recording row are rewritten only when changed. */
+interface Written {
+  /** the call's id in the database */
+  callId: string;
+  ended: boolean;
+  legs: CallLegDraft[];
+  legUserIds: (string | null)[];
+  /** recordingSignature() of what was written */
+  recording: string | null;
+  recordingId: string | null;
+}
+
+interface BatchResult {
+  applied: AppliedCall[];
+  written: Array<[string, Written]>;
+}
+
+/** Safety bound of the Written map (it holds calls in progress: entries leave when the call is written ended). */
+const MAX_WRITTEN = 50_000;
+
+const sameTime = (a: Date | null, b: Date | null) => (a === null ? b === null : b !== null && a.getTime() === b.getTime());
+
+function sameLegs(w: Written, s: CallSnapshot): boolean {
+  const a = w.legs;
+  const b = s.draft.legs;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (
+      x.extension !== y.extension ||
+      x.result !== y.result ||
+      (w.legUserIds[i] ?? null) !== (s.legUserIds[i] ?? null) ||
+      !sameTime(x.ringingAt, y.ringingAt) ||
+      !sameTime(x.answeredAt, y.answeredAt) ||
+      !sameTime(x.endedAt, y.endedAt)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The recording row a snapshot implies (null: none), as one comparable string. */
+function recordingSignature(s: CallSnapshot): string | null {
+  return s.draft.recordingFile && s.recordingId ? `${s.recordingId}\u0000${s.draft.recordingFile}\u0000${recordingState(s.draft)}` : null;
+}
+
 /**
  * Write-behind persistence for the capture pipeline: the event path only queues (it never waits on
  * the database); changes are coalesced per call and written in batches, one transaction each,
@@ -106,13 +379,19 @@ export function createCallStore(o: CallStoreOptions) {
   const { ds, logger } = o;
   const flushDelayMs = o.flushDelayMs ?? 20;
   const maxBatchCalls = o.maxBatchCalls ?? 1000;
-  const maxBatchEvents = o.maxBatchEvents ?? 5000;
+  const maxBatchEvents = o.maxBatchEvents ?? 20_000;
   const maxBufferedEvents = o.maxBufferedEvents ?? 200_000;
   const retryBaseMs = o.retryBaseMs ?? 250;
   const retryCapMs = o.retryCapMs ?? 30_000;
 
   const dirty = new Map<string, CallSnapshot>();
-  let events: JournalEntry[] = [];
+  const events = new JournalQueue();
+  let format: JournalFormat | null = o.journalFormat ?? null;
+  /** journal entries queued before the format is known (until the first write) */
+  let early: JournalEntry[] = [];
+  const queued = () => events.length + early.length;
+  /** what this store last committed of each call in progress (legs, recording row), by pbx call id */
+  const written = new Map<string, Written>();
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> | null = null;
   let failures = 0;
@@ -131,35 +410,48 @@ export function createCallStore(o: CallStoreOptions) {
   }
 
   function checkBackpressure(): void {
-    if (!backpressure && events.length >= maxBufferedEvents) {
+    if (!backpressure && queued() >= maxBufferedEvents) {
       backpressure = true;
       logger.error(
-        { bufferedEvents: events.length, bufferedCalls: dirty.size },
+        { bufferedEvents: queued(), bufferedCalls: dirty.size },
         'CALL CAPTURE BACK-PRESSURE: the database is not keeping up; pausing the PBX link until the buffer drains',
       );
       o.onBackpressure?.(true);
-    } else if (backpressure && events.length <= maxBufferedEvents / 2) {
+    } else if (backpressure && queued() <= maxBufferedEvents / 2) {
       backpressure = false;
-      logger.warn({ bufferedEvents: events.length }, 'call capture buffer drained; resuming the PBX link');
+      logger.warn({ bufferedEvents: queued() }, 'call capture buffer drained; resuming the PBX link');
       o.onBackpressure?.(false);
     }
   }
 
-  async function writeBatch(m: EntityManager, calls: CallSnapshot[], journal: JournalEntry[]): Promise<AppliedCall[]> {
-    if (journal.length) {
-      await m.query(
-        `INSERT INTO call_events (pbx_call_id, received_at, mono, kind, payload)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::text[], $5::jsonb[])`,
-        [
-          journal.map((e) => e.pbxCallId),
-          journal.map((e) => e.receivedAt),
-          journal.map((e) => e.mono),
-          journal.map((e) => e.kind),
-          journal.map((e) => jsonForPg(e.payload)),
-        ],
-      );
+  /** The journal lines, on the given transaction, or alone (a single statement needs none). */
+  async function writeJournal(m: EntityManager | null, journal: JournalRun[], f: JournalFormat): Promise<void> {
+    if (f === 'json') {
+      await (m ?? ds).query(INSERT_JOURNAL, [joinRuns(journal, f)]);
+      return;
     }
-    if (!calls.length) return [];
+    type PgClient = { query(q: CopyFromStdin): unknown };
+    // the transaction's own connection (TypeORM's PostgresQueryRunner holds a pg client), or one from the pool
+    const runner = m ? null : ds.createQueryRunner();
+    try {
+      const client = (await ((m?.queryRunner ?? runner) as unknown as { connect(): Promise<PgClient> }).connect());
+      const copy = new CopyFromStdin(COPY_JOURNAL, journal.map((r) => r.buf));
+      client.query(copy);
+      await copy.done;
+    } finally {
+      await runner?.release();
+    }
+  }
+
+  /** PGlite says so in version(); anything else is PostgreSQL. */
+  async function detectFormat(): Promise<JournalFormat> {
+    const rows: { version: string }[] = await ds.query('SELECT version() AS version');
+    return /pglite/i.test(rows[0]?.version ?? '') ? 'json' : 'copy';
+  }
+
+  async function writeBatch(m: EntityManager, calls: CallSnapshot[], journal: JournalRun[], f: JournalFormat): Promise<BatchResult> {
+    if (journal.length) await writeJournal(m, journal, f);
+    if (!calls.length) return { applied: [], written: [] };
     const rows = calls.map((s) => ({
       id: s.id,
       pbx_call_id: s.draft.pbxCallId,
@@ -194,11 +486,17 @@ export function createCallStore(o: CallStoreOptions) {
       notes: string | null;
     }[] =
       await m.query(UPSERT_CALLS, [JSON.stringify(rows)]);
-    if (!applied.length) return [];
+    if (!applied.length) return { applied: [], written: [] };
     const byPbx = new Map(calls.map((s) => [s.draft.pbxCallId, s]));
-    const ids = applied.map((a) => a.id);
-    await m.query(`DELETE FROM call_legs WHERE call_id = ANY($1::uuid[])`, [ids]);
-    const legs = applied.flatMap((a) => {
+    // legs and recording rows are rewritten only when they changed since this store last wrote them
+    const legsChanged = applied.filter((a) => {
+      const w = written.get(a.pbx_call_id);
+      return !(w && w.callId === a.id && sameLegs(w, byPbx.get(a.pbx_call_id)!));
+    });
+    if (legsChanged.length) {
+      await m.query(`DELETE FROM call_legs WHERE call_id = ANY($1::uuid[])`, [legsChanged.map((a) => a.id)]);
+    }
+    const legs = legsChanged.flatMap((a) => {
       const s = byPbx.get(a.pbx_call_id)!;
       return s.draft.legs.map((l, seq) => ({
         call_id: a.id,
@@ -222,7 +520,11 @@ export function createCallStore(o: CallStoreOptions) {
     }
     const recordings = applied
       .map((a) => ({ a, s: byPbx.get(a.pbx_call_id)! }))
-      .filter(({ s }) => s.draft.recordingFile && s.recordingId)
+      .filter(({ a, s }) => {
+        const sig = recordingSignature(s);
+        const w = written.get(a.pbx_call_id);
+        return sig !== null && !(w && w.callId === a.id && w.recording === sig);
+      })
       .map(({ a, s }) => ({ id: s.recordingId, call_id: a.id, file_name: s.draft.recordingFile, state: recordingState(s.draft) }));
     const recordingIds = new Map<string, string>();
     if (recordings.length) {
@@ -237,31 +539,68 @@ export function createCallStore(o: CallStoreOptions) {
       );
       for (const r of rows2) recordingIds.set(r.call_id, r.id);
     }
-    return applied.map((a) => ({
-      id: a.id,
-      pbxCallId: a.pbx_call_id,
-      version: Number(a.version),
-      topic: a.topic,
-      outcomeId: a.outcome_id,
-      outcomeName: a.outcome_name,
-      notes: a.notes,
-      recordingId: recordingIds.get(a.id) ?? null,
-    }));
+    const out: AppliedCall[] = [];
+    const writtenNow: Array<[string, Written]> = [];
+    for (const a of applied) {
+      const s = byPbx.get(a.pbx_call_id)!;
+      const w = written.get(a.pbx_call_id);
+      const recordingId = recordingIds.get(a.id) ?? (w && w.callId === a.id ? w.recordingId : null);
+      out.push({
+        id: a.id,
+        pbxCallId: a.pbx_call_id,
+        version: Number(a.version),
+        topic: a.topic,
+        outcomeId: a.outcome_id,
+        outcomeName: a.outcome_name,
+        notes: a.notes,
+        recordingId,
+      });
+      writtenNow.push([
+        a.pbx_call_id,
+        { callId: a.id, ended: s.draft.state === 'ended', legs: s.draft.legs, legUserIds: s.legUserIds, recording: recordingSignature(s), recordingId },
+      ]);
+    }
+    return { applied: out, written: writtenNow };
+  }
+
+  /** After a commit: what the database now holds of each call written (ended calls are forgotten). */
+  function remember(rows: Array<[string, Written]>): void {
+    if (written.size > MAX_WRITTEN) written.clear();
+    for (const [pbxCallId, w] of rows) {
+      if (w.ended) written.delete(pbxCallId);
+      else written.set(pbxCallId, w);
+    }
   }
 
   const isDataError = (err: unknown) => /^(22|23)/.test(String((err as { code?: string }).code ?? ''));
 
   async function writeOnce(): Promise<boolean> {
+    if (format === null) {
+      try {
+        format = await detectFormat();
+      } catch (err) {
+        retryLater(err);
+        throw err;
+      }
+      const f = format;
+      for (const e of early) events.push(f === 'copy' ? copyLine(e) : jsonLine(e));
+      early = [];
+    }
+    const f = format;
     const calls = [...dirty.values()].slice(0, maxBatchCalls);
     for (const s of calls) dirty.delete(s.draft.pbxCallId);
-    const journal = events.slice(0, maxBatchEvents);
-    events = events.slice(journal.length);
-    if (!calls.length && !journal.length) return false;
+    const journal = events.take(maxBatchEvents);
+    const journalLines = lineCount(journal);
+    if (!calls.length && !journalLines) return false;
     try {
-      const applied = await ds.transaction((m) => writeBatch(m, calls, journal));
+      // journal lines alone are one statement: no transaction (two round trips fewer)
+      const { applied, written: writtenNow } = calls.length
+        ? await ds.transaction((m) => writeBatch(m, calls, journal, f))
+        : await writeJournal(null, journal, f).then(() => ({ applied: [], written: [] }));
+      remember(writtenNow);
       stats.batches += 1;
       stats.callsWritten += calls.length;
-      stats.eventsWritten += journal.length;
+      stats.eventsWritten += journalLines;
       if (outageSince) {
         logger.warn({ since: outageSince, retries: failures }, 'database writes recovered; buffered calls and events are being written');
         outageSince = null;
@@ -272,10 +611,10 @@ export function createCallStore(o: CallStoreOptions) {
       return true;
     } catch (err) {
       stats.failedBatches += 1;
-      if (isDataError(err) && calls.length + journal.length > 1) {
+      if (isDataError(err) && calls.length + journalLines > 1) {
         // one bad row must not block the others: write them one by one, log and drop the bad ones
-        for (const s of calls) await writeAlone([s], []);
-        for (const e of journal) await writeAlone([], [e]);
+        for (const s of calls) await writeAlone([s], [], f);
+        for (const line of singleLines(journal)) await writeAlone([], [line], f);
         return true;
       }
       if (isDataError(err)) {
@@ -284,26 +623,35 @@ export function createCallStore(o: CallStoreOptions) {
       }
       // put everything back, keeping any newer snapshot queued meanwhile
       for (const s of calls) if (!dirty.has(s.draft.pbxCallId)) dirty.set(s.draft.pbxCallId, s);
-      events = journal.concat(events);
-      failures += 1;
-      outageSince ??= new Date();
-      if (Date.now() - lastOutageLog > 10_000) {
-        lastOutageLog = Date.now();
-        logger.error({ err, bufferedCalls: dirty.size, bufferedEvents: events.length }, 'database write failed; buffering calls and retrying');
-      }
-      checkBackpressure();
-      const delay = Math.min(retryCapMs, retryBaseMs * 2 ** Math.min(failures, 16)) * (0.5 + Math.random() / 2);
-      setTimeout(() => schedule(0), delay).unref?.();
+      events.unshift(journal);
+      retryLater(err);
       throw err;
     }
   }
 
-  async function writeAlone(calls: CallSnapshot[], journal: JournalEntry[]): Promise<void> {
+  /** A failed write: log (at most every 10 s) and try again with backoff; everything stays queued. */
+  function retryLater(err: unknown): void {
+    failures += 1;
+    outageSince ??= new Date();
+    if (Date.now() - lastOutageLog > 10_000) {
+      lastOutageLog = Date.now();
+      logger.error({ err, bufferedCalls: dirty.size, bufferedEvents: queued() }, 'database write failed; buffering calls and retrying');
+    }
+    checkBackpressure();
+    const delay = Math.min(retryCapMs, retryBaseMs * 2 ** Math.min(failures, 16)) * (0.5 + Math.random() / 2);
+    setTimeout(() => schedule(0), delay).unref?.();
+  }
+
+  async function writeAlone(calls: CallSnapshot[], journal: JournalRun[], f: JournalFormat): Promise<void> {
     try {
-      const applied = await ds.transaction((m) => writeBatch(m, calls, journal));
+      const { applied, written: writtenNow } = await ds.transaction((m) => writeBatch(m, calls, journal, f));
+      remember(writtenNow);
       if (applied.length) o.onApplied?.(applied);
     } catch (err) {
-      logger.error({ err, pbxCallId: calls[0]?.draft.pbxCallId ?? journal[0]?.pbxCallId }, 'a call or journal event was refused by the database; dropped');
+      logger.error(
+        { err, pbxCallId: calls[0]?.draft.pbxCallId, journal: journal[0]?.buf.toString('utf8', 0, 200) },
+        'a call or journal event was refused by the database; dropped',
+      );
     }
   }
 
@@ -329,19 +677,21 @@ export function createCallStore(o: CallStoreOptions) {
       schedule();
     },
     journal(entry: JournalEntry): void {
-      events.push(entry);
-      if (events.length >= maxBufferedEvents) checkBackpressure();
+      if (format === 'copy') events.push(copyLine(entry));
+      else if (format === 'json') events.push(jsonLine(entry));
+      else early.push(entry);
+      if (queued() >= maxBufferedEvents) checkBackpressure();
       schedule();
     },
     /** Resolves once everything queued so far is written (rejects if the database is down). */
     async flush(): Promise<void> {
-      while (dirty.size || events.length || writing) {
+      while (dirty.size || queued() || writing) {
         if (writing) await writing;
         else if (!(await writeOnce())) break;
       }
     },
-    pending: () => ({ calls: dirty.size, events: events.length, outageSince }),
-    stats: () => ({ ...stats, pendingCalls: dirty.size, pendingEvents: events.length }),
+    pending: () => ({ calls: dirty.size, events: queued(), outageSince }),
+    stats: () => ({ ...stats, pendingCalls: dirty.size, pendingEvents: queued(), journalFormat: format }),
     async close(): Promise<void> {
       closed = true;
       if (timer) clearTimeout(timer);

@@ -1,5 +1,6 @@
 import { InitialSchema1795716000000 } from '../../migrations/1795716000000-InitialSchema';
 import { CallEventJournal1795716100000 } from '../../migrations/1795716100000-CallEventJournal';
+import { CallListAccessIndexes1795719960632 } from '../../migrations/1795719960632-CallListAccessIndexes';
 
 /** Every migration, in order. `npm run migration:create` appends here. */
-export const migrations = [InitialSchema1795716000000, CallEventJournal1795716100000];
+export const migrations = [InitialSchema1795716000000, CallEventJournal1795716100000, CallListAccessIndexes1795719960632];
