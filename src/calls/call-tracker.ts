@@ -133,12 +133,26 @@ interface Call {
   sink: Call[];
 }
 
+/** A remembered ended linkedid: its call (for a late CDR) when it was emitted, and when it ended (mono). */
+interface Ended {
+  call: Call | null;
+  mono: number;
+}
+
 /** Opaque to callers: create it with createTrackerState, pass it back to reduce. */
 export interface TrackerState {
   readonly calls: Map<string, Call>;
   readonly channels: Map<string, Chan>;
   readonly bridges: Map<string, Bridge>;
-  readonly ended: Map<string, { call: Call | null; mono: number }>;
+  readonly ended: Map<string, Ended>;
+  /**
+   * The entries of `ended` in the order they were remembered (oldest first, from `endedHead`);
+   * an entry no longer in the map (re-remembered or forgotten) is skipped. Forgetting the oldest
+   * never iterates the map itself: a Map keeps deleted slots until it rehashes, and walking from
+   * its start over thousands of them on every event cost ~25 µs once the limit was reached.
+   */
+  readonly endedOrder: Array<[string, Ended]>;
+  endedHead: number;
   linkedidEndSeen: boolean;
   lostAt: Date | null;
   lostMono: number | null;
@@ -153,6 +167,8 @@ export function createTrackerState(options: TrackerOptions = {}): TrackerState {
     channels: new Map(),
     bridges: new Map(),
     ended: new Map(),
+    endedOrder: [],
+    endedHead: 0,
     linkedidEndSeen: false,
     lostAt: null,
     lostMono: null,
@@ -993,21 +1009,47 @@ function flush(s: TrackerState): CallDraft[] {
 }
 
 function remember(s: TrackerState, id: string, call: Call | null, mono: number): void {
+  const entry: Ended = { call, mono };
   s.ended.delete(id);
-  s.ended.set(id, { call, mono });
-  while (s.ended.size > s.rememberEnded) {
-    const oldest = s.ended.keys().next();
-    if (oldest.done === true) break;
-    s.ended.delete(oldest.value);
+  s.ended.set(id, entry);
+  s.endedOrder.push([id, entry]);
+  while (s.ended.size > s.rememberEnded && forgetOldest(s)) {
+    /* the oldest remembered entry is gone */
   }
 }
 
 function forgetOldEnded(s: TrackerState, mono: number): void {
   const limit = mono - s.rememberEndedMs;
-  for (const [id, e] of s.ended) {
-    if (e.mono >= limit) break;
-    s.ended.delete(id);
+  for (;;) {
+    const oldest = oldestEnded(s);
+    if (oldest === undefined || oldest[1].mono >= limit) break;
+    forgetOldest(s);
   }
+}
+
+/** The oldest entry of endedOrder still in the map (stale ones are dropped on the way). */
+function oldestEnded(s: TrackerState): [string, Ended] | undefined {
+  const order = s.endedOrder;
+  while (s.endedHead < order.length) {
+    const e = order[s.endedHead]!;
+    if (s.ended.get(e[0]) === e[1]) return e;
+    order[s.endedHead++] = undefined as unknown as [string, Ended];
+  }
+  return undefined;
+}
+
+/** Forgets the oldest remembered entry; false when there is none. */
+function forgetOldest(s: TrackerState): boolean {
+  const oldest = oldestEnded(s);
+  if (oldest === undefined) return false;
+  s.ended.delete(oldest[0]);
+  s.endedOrder[s.endedHead++] = undefined as unknown as [string, Ended];
+  // drop the consumed head now and then (amortised O(1))
+  if (s.endedHead > 1024 && s.endedHead * 2 > s.endedOrder.length) {
+    s.endedOrder.splice(0, s.endedHead);
+    s.endedHead = 0;
+  }
+  return true;
 }
 
 const sameTime = (a: Date | null, b: Date | null): boolean => (a === null ? b === null : b !== null && a.getTime() === b.getTime());

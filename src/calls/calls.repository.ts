@@ -48,7 +48,7 @@ const agentWays = (user: string) => [
 
 /**
  * How `list` reaches one user's calls newest first depends on how many there are (measured on 5M
- * calls, bench/db.bench.ts); the result is the same either way, only the time differs.
+ * calls, test/bench/db.bench.ts); the result is the same either way, only the time differs.
  * - Fewer than FEW_LEGS legs (MANY_CONTACTS owned contacts): fetch them all, then sort.
  * - More: walk all calls newest first, testing each against a hash of the user's legs (contacts)
  *   built once, until the page is full.
@@ -136,6 +136,29 @@ export function createCallsRepository(ds: DataSource) {
     );
   }
 
+  /**
+   * How many legs and owned contacts a user has, as far as `list` needs to know (up to FEW_LEGS,
+   * MANY_CONTACTS; beyond, PostgreSQL's estimate of the legs). Kept a minute: it only picks a plan.
+   */
+  const sizes = new Map<string, { at: number; legs: number; owned: number; legsEstimate: number | null }>();
+  async function sizeOf(userId: string) {
+    const known = sizes.get(userId);
+    if (known && Date.now() - known.at < 60_000) return known;
+    const [row] = (await ds.query(
+      `SELECT (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $1 LIMIT ${FEW_LEGS}) x) AS legs,
+              (SELECT count(*)::int FROM (SELECT FROM contacts WHERE owner_id = $1 LIMIT ${MANY_CONTACTS}) x) AS owned,
+              (SELECT s.most_common_freqs[array_position(s.most_common_vals::text::uuid[], $1::uuid)] * t.reltuples
+                 FROM pg_stats s, pg_class t
+                WHERE s.schemaname = current_schema() AND s.tablename = 'call_legs' AND s.attname = 'user_id'
+                  AND t.oid = 'call_legs'::regclass) AS legs_estimate`,
+      [userId],
+    )) as { legs: number; owned: number; legs_estimate: number | null }[];
+    const size = { at: Date.now(), legs: row!.legs, owned: row!.owned, legsEstimate: row!.legs_estimate };
+    if (sizes.size >= 10_000) sizes.clear();
+    sizes.set(userId, size);
+    return size;
+  }
+
   /** The first `limit` of `rows` (one more was asked for), and the cursor after them if there are more. */
   async function page(rows: CallRow[], limit: number) {
     const items = rows.slice(0, limit);
@@ -166,7 +189,7 @@ export function createCallsRepository(ds: DataSource) {
      * A manager's access rule and the agent filter are ORs of ways to reach a call (as agent, on a
      * leg, through an owned contact). As one WHERE, PostgreSQL walks all calls newest first testing
      * each, and builds a hash of all the user's legs first: ~100 ms for a full-time agent, seconds
-     * for one with few calls among millions (5M calls, bench/db.bench.ts). So the page is the
+     * for one with few calls among millions (5M calls, test/bench/db.bench.ts). So the page is the
      * newest `limit + 1` of a UNION of branches, each the newest `limit + 1` of some of the ways
      * with every other condition inside: a way with few calls is fetched whole (FEW_LEGS,
      * MANY_CONTACTS), the others share one newest-first walk. The newest N of a union are among
@@ -236,26 +259,18 @@ export function createCallsRepository(ds: DataSource) {
         // One walk newest first over the ways with many calls (a call on any of them counts),
         // and a fetch-all branch for each way with few.
         const user = (access ?? agent)!;
-        const [size] = (await ds.query(
-          `SELECT (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $1 LIMIT ${FEW_LEGS}) x) AS legs,
-                  (SELECT count(*)::int FROM (SELECT FROM contacts WHERE owner_id = $1 LIMIT ${MANY_CONTACTS}) x) AS owned,
-                  (SELECT s.most_common_freqs[array_position(s.most_common_vals::text::uuid[], $1::uuid)] * t.reltuples
-                     FROM pg_stats s, pg_class t
-                    WHERE s.schemaname = current_schema() AND s.tablename = 'call_legs' AND s.attname = 'user_id'
-                      AND t.oid = 'call_legs'::regclass) AS legs_estimate`,
-          [access ? p.userId : f.agentUserId],
-        )) as { legs: number; owned: number; legs_estimate: number | null }[];
+        const size = await sizeOf((access ? p.userId : f.agentUserId)!);
         const ways = [`c.agent_user_id = ${user}`];
         branches = [];
-        if (size!.legs < FEW_LEGS) {
+        if (size.legs < FEW_LEGS) {
           // OFFSET 0 keeps PostgreSQL from walking all calls and probing these few per call
           branches.push(walk(`c.id IN (SELECT l.call_id FROM call_legs l WHERE l.user_id = ${user} OFFSET 0)`));
         } else {
           // in an OR the EXISTS stays a subplan, hashed once; OFFSET 0 keeps it probed per call
-          const probed = (size!.legs_estimate ?? 0) > HASHED_LEGS ? ' OFFSET 0' : '';
+          const probed = (size.legsEstimate ?? 0) > HASHED_LEGS ? ' OFFSET 0' : '';
           ways.push(`EXISTS (SELECT 1 FROM call_legs l WHERE l.call_id = c.id AND l.user_id = ${user}${probed})`);
         }
-        if (access && size!.owned < MANY_CONTACTS) {
+        if (access && size.owned < MANY_CONTACTS) {
           // the newest calls of each contact, by calls__idx__contact_id
           branches.push(`(SELECT x.id, x.started_at FROM contacts oc2 CROSS JOIN LATERAL ${walk('c.contact_id = oc2.id')} x
                           WHERE oc2.owner_id = ${user} ORDER BY x.started_at DESC, x.id DESC LIMIT ${n})`);

@@ -3,7 +3,8 @@
  * (= `node -r @swc-node/register test/bench/ingest.bench.ts [flags]`). Not part of `npm test`.
  *
  * The capture path end to end, on the wire: the fake PBX (src/asterisk/demo-pbx.ts, a real AMI
- * TCP server in this process) writes synthetic calls over TCP to the real asterisk-manager client
+ * TCP server: in a child process for the ceiling and throughput phases, in this process for the
+ * latency phase) writes synthetic calls over TCP to the real asterisk-manager client
  * (createAmiClient) → PbxLink → toPbxEvent → CallCapture (tracker, versions, `call:update` on the
  * bus) → CallStore (write-behind batches) → a throwaway PostgreSQL database with the real
  * migrations. Three phases, in this order:
@@ -368,6 +369,82 @@ class FrameReader {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the fake PBX of the ceiling and throughput phases, in a child process
+
+/**
+ * The ceiling and throughput phases stream from a fake PBX in a child process: its file reading
+ * and socket writes use neither this process's CPU nor its memory (what is measured here is the
+ * client side only). The child writes while fewer than `window` frames are written and not yet
+ * handled here (this process reports its count every 20 ms). The latency phase uses a fake PBX in
+ * this process: a frame's write time must be taken on this process's clock.
+ */
+type ToPbx = { type: 'stream'; file: string; window: number } | { type: 'handled'; n: number } | { type: 'clients' } | { type: 'close' };
+type FromPbx = { type: 'ready'; host: string; port: number } | { type: 'streamed'; frames: number } | { type: 'clients'; n: number };
+
+async function pbxChild(): Promise<void> {
+  const { username, secret } = JSON.parse(process.argv[3]!) as { username: string; secret: string };
+  const pbx = await startDemoPbx({ port: 0, username, secret, uptimeSeconds: 1000 });
+  const send = (m: FromPbx) => process.send!(m);
+  let handled = 0;
+  process.on('message', (m: ToPbx) => {
+    if (m.type === 'handled') handled = m.n;
+    else if (m.type === 'clients') send({ type: 'clients', n: pbx.clientCount() });
+    else if (m.type === 'stream') {
+      handled = 0;
+      void streamAsFastAsTaken(pbx, m.file, () => handled, m.window).then(({ frames }) => send({ type: 'streamed', frames }));
+    } else if (m.type === 'close') void pbx.close().then(() => process.exit(0));
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', ...pbx.address() });
+}
+
+async function startPbxChild(username: string, secret: string) {
+  const child = fork(__filename, ['--pbx-child', JSON.stringify({ username, secret })], {
+    execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--heap-prof') && !a.startsWith('--trace')),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = <T extends FromPbx['type']>(type: T) =>
+    new Promise<Extract<FromPbx, { type: T }>>((resolve, reject) => {
+      const onMessage = (m: FromPbx) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as Extract<FromPbx, { type: T }>);
+      };
+      const onExit = (code: number | null) => reject(new Error(`the fake PBX exited (${code})`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const ready = await next('ready');
+  const send = (m: ToPbx) => child.send(m);
+  return {
+    host: ready.host,
+    port: ready.port,
+    /** Streams a file; resolves when every frame is written, with when it started (this process's clock). */
+    async stream(file: string, handled: () => number, window: number): Promise<{ frames: number; startedAt: number }> {
+      const report = setInterval(() => send({ type: 'handled', n: handled() }), 20);
+      const startedAt = performance.now();
+      send({ type: 'stream', file, window });
+      try {
+        const { frames } = await next('streamed');
+        return { frames, startedAt };
+      } finally {
+        clearInterval(report);
+      }
+    },
+    async clients(): Promise<number> {
+      send({ type: 'clients' });
+      return (await next('clients')).n;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        send({ type: 'close' });
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // measuring
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
@@ -587,8 +664,8 @@ async function main(): Promise<void> {
 
   const username = 'calltrack';
   const secret = crypto.randomBytes(8).toString('hex');
+  const remote = await startPbxChild(username, secret);
   const pbx = await startDemoPbx({ port: 0, username, secret, uptimeSeconds: 1000 });
-  const { host, port } = pbx.address();
   const rows: Row[] = [];
   const info: string[] = [];
   let bareRate = NaN;
@@ -601,7 +678,7 @@ async function main(): Promise<void> {
       log('ceiling: the stream through a bare asterisk-manager client …');
       let events = 0;
       let booted = false;
-      const manager = AsteriskManager(port, host, username, secret, true);
+      const manager = AsteriskManager(remote.port, remote.host, username, secret, true);
       manager.on('managerevent', (frame) => {
         events++;
         if (frame.event === 'FullyBooted') booted = true;
@@ -609,7 +686,7 @@ async function main(): Promise<void> {
       await waitUntil(() => booted, 'the bare client login', 10_000);
       const before = events;
       const cpu = process.cpuUsage();
-      const { frames, startedAt } = await streamAsFastAsTaken(pbx, T.file, () => events - before, WINDOW);
+      const { frames, startedAt } = await remote.stream(T.file, () => events - before, WINDOW);
       await waitUntil(() => events - before >= frames, 'the bare client to receive every frame', 600_000, 1);
       const seconds = (performance.now() - startedAt) / 1000;
       bareCpu = cpuMicros(process.cpuUsage(cpu)) / frames;
@@ -617,28 +694,37 @@ async function main(): Promise<void> {
       log(`  ${fmt(frames)} events in ${fmt(seconds, 1)} s: ${fmt(bareRate)} events/s, ${fmt(bareCpu, 1)} µs CPU/event`);
       if (frames !== T.frames) throw new Error(`ceiling: ${frames} frames written, ${T.frames} in the stream`);
       manager.disconnect();
-      await waitUntil(() => pbx.clientCount() === 0, 'the bare client to leave', 10_000);
+      for (let i = 0; (await remote.clients()) > 0; i++) {
+        if (i > 500) throw new Error('the bare client did not leave');
+        await sleep(20);
+      }
     }
 
     // -- the pipeline -------------------------------------------------------------------------
     const silent = createLogger('silent');
-    const client = createAmiClient({ host, port, username, secret, logger: logger.child({ component: 'ami' }), pingIntervalMs: 60_000 });
     // frame counters around the pipeline's own listener (listeners run in subscription order)
     let seq = 0;
     let handled = 0;
     let latencyBase = -1;
     let current = -1;
     let onHandled: ((n: number) => void) | null = null;
-    client.onFrame(() => {
-      seq++;
-      current = latencyBase >= 0 ? seq - 1 - latencyBase : -1;
-    });
-    const link = createPbxLink({ client, capture: parts.capture, logger: silent, mode: 'asterisk', staleAfterMs: 3_600_000, sweepIntervalMs: 3_600_000 });
-    client.onFrame(() => {
-      handled++;
-      current = -1;
-      if (onHandled) onHandled(handled);
-    });
+    /** The real client and PbxLink on the given fake PBX, logged in and resynchronised. */
+    const connect = async (host: string, port: number) => {
+      const client = createAmiClient({ host, port, username, secret, logger: logger.child({ component: 'ami' }), pingIntervalMs: 60_000 });
+      client.onFrame(() => {
+        seq++;
+        current = latencyBase >= 0 ? seq - 1 - latencyBase : -1;
+      });
+      const link = createPbxLink({ client, capture: parts.capture, logger: silent, mode: 'asterisk', staleAfterMs: 3_600_000, sweepIntervalMs: 3_600_000 });
+      client.onFrame(() => {
+        handled++;
+        current = -1;
+        if (onHandled) onHandled(handled);
+      });
+      link.start();
+      await waitUntil(() => link.status().resyncs >= 1, 'the pipeline login and resync', 10_000);
+      return link;
+    };
     let updates = 0;
     let latencySamples: Float64Array = new Float64Array(0);
     let latencyCount = 0;
@@ -650,8 +736,6 @@ async function main(): Promise<void> {
         if (latencyCount < latencySamples.length) latencySamples[latencyCount++] = performance.now() - writtenAt[current]!;
       } else if (latencyBase >= 0) asyncUpdates++;
     });
-    link.start();
-    await waitUntil(() => link.status().resyncs >= 1, 'the pipeline login and resync', 10_000);
     const dbCounts = async () => {
       const [r] = (await ds.query(
         `SELECT (SELECT count(*) FROM calls)::int AS calls,
@@ -668,6 +752,7 @@ async function main(): Promise<void> {
     // -- 2. throughput ------------------------------------------------------------------------
     if (PHASES.has('throughput')) {
       log('throughput: the stream through the pipeline into PostgreSQL …');
+      const link = await connect(remote.host, remote.port);
       const handledBefore = handled;
       const seqBefore = seq;
       const updatesBefore = updates;
@@ -682,7 +767,14 @@ async function main(): Promise<void> {
         () => parts.store.stats().pendingEvents,
       );
       const cpu = process.cpuUsage();
-      const { frames, startedAt } = await streamAsFastAsTaken(pbx, T.file, () => handled - handledBefore, WINDOW);
+      if (process.env.BENCH_HEAP_SNAPSHOT_MID) {
+        const when = setInterval(() => {
+          if (handled - handledBefore < T.frames / 2) return;
+          clearInterval(when);
+          log(`heap snapshot: ${require('node:v8').writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT_MID)}`);
+        }, 100);
+      }
+      const { frames, startedAt } = await remote.stream(T.file, () => handled - handledBefore, WINDOW);
       await waitUntil(() => handled - handledBefore >= frames, 'the pipeline to handle every frame', 600_000, 1);
       const handledAt = performance.now();
       await parts.capture.idle();
@@ -779,11 +871,13 @@ async function main(): Promise<void> {
           `${fmt(updates - updatesBefore)} call:update published; peak journal backlog ${fmt(sampler.peakPendingEvents)} events; ` +
           `peak heap ${fmt(mb(sampler.peakHeap), 1)} MiB; store ${JSON.stringify(parts.store.stats())}`,
       );
+      await link.stop();
     }
 
     // -- 3. latency ---------------------------------------------------------------------------
     if (PHASES.has('latency')) {
       log(`latency: ${fmt(L.frames)} frames paced at ${fmt(RATE)} events/s …`);
+      const link = await connect(pbx.address().host, pbx.address().port);
       writtenAt = new Float64Array(L.frames);
       latencySamples = new Float64Array(L.frames * 3);
       latencyCount = 0;
@@ -855,6 +949,7 @@ async function main(): Promise<void> {
         `latency stream: ${fmt(L.frames)} frames, ${fmt(L.calls)} calls; ${fmt(latencyCount)} samples ` +
           `(one per call:update published while its frame was handled; ${fmt(asyncUpdates)} later updates not counted); peak open ${fmt(sampler.peakOpen)}`,
       );
+      await link.stop();
       const db = await dbCounts();
       const expectedCalls = (PHASES.has('throughput') ? T.records : 0) + L.records;
       const ok = db.calls === expectedCalls && db.ended === expectedCalls && db.journal === seq;
@@ -866,8 +961,8 @@ async function main(): Promise<void> {
       });
     }
 
-    await link.stop();
   } finally {
+    await remote.close();
     await pbx.close();
     await parts.store.close();
     await ds.destroy();
@@ -950,7 +1045,12 @@ function runCompiled(): Promise<number> {
   });
 }
 
-if (process.argv[2] === '--generate-child') {
+if (process.argv[2] === '--pbx-child') {
+  pbxChild().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else if (process.argv[2] === '--generate-child') {
   const specs = JSON.parse(process.argv[3]!) as StreamSpec[];
   const metas: StreamMeta[] = [];
   let idBase = 0;

@@ -1,8 +1,9 @@
 /**
- * Database benchmark on PostgreSQL at production scale: `npm run bench:db`.
+ * Database benchmark on PostgreSQL at production scale: `npm run bench:db`
+ * (= `node -r @swc-node/register test/bench/db.bench.ts [flags]`).
  *
  * Creates a throwaway database (calltrack_bench; dropped and recreated), applies the real
- * migrations, seeds 1M contacts and 5M calls set-based (bench/db-seed.ts), then times the real
+ * migrations, seeds 1M contacts and 5M calls set-based (test/bench/db-seed.ts), then times the real
  * code paths: contact lookup by phone (`matchNumber`) and the calls list (`createCallsRepository
  * (ds).list`, and `GET /api/calls` over HTTP for one case) as a supervisor and as managers.
  *
@@ -27,15 +28,15 @@ import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { createCallsRepository, decodeCursor, encodeCursor, type CallFilters, type Cursor } from '../src/calls/calls.repository';
-import { matchNumber } from '../src/contacts/contact-matcher';
-import { createDataSource } from '../src/db/data-source';
-import { migrate } from '../src/db/database';
-import { createLogger } from '../src/logger';
-import { wire } from '../src/main';
-import { hashPassword } from '../src/users/password';
-import type { Principal } from '../src/users/principal';
-import type { Role } from '../src/users/user.entity';
+import { createCallsRepository, decodeCursor, encodeCursor, type CallFilters, type Cursor } from '../../src/calls/calls.repository';
+import { matchNumber } from '../../src/contacts/contact-matcher';
+import { createDataSource } from '../../src/db/data-source';
+import { migrate } from '../../src/db/database';
+import { createLogger } from '../../src/logger';
+import { wire } from '../../src/main';
+import { hashPassword } from '../../src/users/password';
+import type { Principal } from '../../src/users/principal';
+import type { Role } from '../../src/users/user.entity';
 import {
   BENCH_PASSWORD,
   e164Of,
