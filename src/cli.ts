@@ -121,7 +121,9 @@ async function main(): Promise<void> {
       const directory = createExtensionDirectory(db.ds);
       const users = createUsersService({ ds: db.ds, directory, audit: createAuditService(db.ds) });
       const user = await users.create(null, parsed.data);
-      process.stdout.write(`created ${user.role} ${user.email}${user.extensions.length ? ` (extensions ${user.extensions.join(', ')})` : ''}\n`);
+      process.stdout.write(
+        `created ${user.role} ${user.email}${user.extensions.length ? ` (extensions ${user.extensions.join(', ')})` : ''}\n`,
+      );
     }
   } catch (err) {
     if (err instanceof AppError) fail(`${command}: ${err.message}`);

@@ -62,11 +62,15 @@ const schema = z.object({
   }),
   RECORDINGS_DIR: optional,
   REDIS_URL: url(['redis:', 'rediss:']),
-  LOG_LEVEL: optional.pipe(
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ),
+  LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   TRUST_PROXY: optional.pipe(z.enum(['true', 'false']).default('false')),
-  STALE_CALL_SECONDS: optional.pipe(z.coerce.number<string | undefined>().int().min(60).default(4 * 3600)),
+  STALE_CALL_SECONDS: optional.pipe(
+    z.coerce
+      .number<string | undefined>()
+      .int()
+      .min(60)
+      .default(4 * 3600),
+  ),
 });
 
 export class ConfigError extends Error {
@@ -84,12 +88,8 @@ export interface Config {
   readonly database: { readonly url: string | undefined };
   readonly dataDir: string;
   readonly defaultCountry: CountryCode;
-  readonly ami:
-    | { readonly host: string; readonly port: number; readonly username: string; readonly secret: string }
-    | undefined;
-  readonly ari:
-    | { readonly url: string; readonly username: string; readonly password: string; readonly app: string }
-    | undefined;
+  readonly ami: { readonly host: string; readonly port: number; readonly username: string; readonly secret: string } | undefined;
+  readonly ari: { readonly url: string; readonly username: string; readonly password: string; readonly app: string } | undefined;
   /** Click-to-call destinations (E.164 prefixes `+380*` or exact numbers); undefined: national numbers of defaultCountry. */
   readonly originateAllow: readonly string[] | undefined;
   readonly sessionSecret: string | undefined;

@@ -2,14 +2,7 @@
  * Operational errors carry a code; http/error-handler.ts maps every code to one HTTP status.
  * Anything else reaching the handler is a programmer error (500, logged with its stack).
  */
-export type ErrorCode =
-  | 'validation'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not-found'
-  | 'conflict'
-  | 'rate-limited'
-  | 'unavailable';
+export type ErrorCode = 'validation' | 'unauthenticated' | 'forbidden' | 'not-found' | 'conflict' | 'rate-limited' | 'unavailable';
 
 export class AppError extends Error {
   constructor(

@@ -18,7 +18,7 @@ import { createCallsService } from './calls/calls.service';
 import { createClickToCallService } from './calls/click-to-call.service';
 import { createOutcomesService } from './calls/outcomes.service';
 import { ConfigError, loadConfig, type Config } from './config';
-import { matchNumber } from './contacts/contact-matcher';
+import { matchNumber, matchNumbers } from './contacts/contact-matcher';
 import { createContactsService } from './contacts/contacts.service';
 import { seedDemo } from './demo/demo-seed';
 import { migrate, openDatabase } from './db/database';
@@ -80,6 +80,7 @@ export function wire(ds: DataSource, o: WireOptions) {
     store,
     directory,
     match: (e164) => matchNumber(ds, e164),
+    matchMany: (e164s) => matchNumbers(ds, e164s),
     publish: bus.publish,
     logger,
     defaultCountry: o.defaultCountry,
@@ -144,7 +145,10 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
   pbxStatus = pbx.status;
   ari?.start();
   // extensions added by another process (CLI, a second node) apply within seconds
-  const directoryTimer = setInterval(() => void parts.directory.reload().catch((err: unknown) => logger.warn({ err }, 'extension reload failed')), 10_000);
+  const directoryTimer = setInterval(
+    () => void parts.directory.reload().catch((err: unknown) => logger.warn({ err }, 'extension reload failed')),
+    10_000,
+  );
   directoryTimer.unref();
 
   const server = http.createServer(app);
@@ -216,7 +220,8 @@ async function startPbx(config: Config, logger: Logger, capture: CallCapture, ds
     await election.start();
     return {
       demo: false,
-      status: (): PbxStatus => link?.status() ?? { mode: 'asterisk', status: 'standby', note: 'another calltrack process holds the AMI listener' },
+      status: (): PbxStatus =>
+        link?.status() ?? { mode: 'asterisk', status: 'standby', note: 'another calltrack process holds the AMI listener' },
       stop: () => election.stop(),
     };
   }
@@ -226,7 +231,9 @@ async function startPbx(config: Config, logger: Logger, capture: CallCapture, ds
   const client = createAmiClient({ ...demoPbx.address(), username: 'calltrack-demo', secret, logger: logger.child({ component: 'ami' }) });
   const link = createPbxLink({ client, capture, logger, mode: 'demo', staleAfterMs });
   link.start();
-  logger.warn('DEMO MODE: AMI_HOST is not set, so calls come from the built-in demo PBX replaying recorded calls. Set AMI_HOST to listen to your Asterisk.');
+  logger.warn(
+    'DEMO MODE: AMI_HOST is not set, so calls come from the built-in demo PBX replaying recorded calls. Set AMI_HOST to listen to your Asterisk.',
+  );
   return {
     demo: true,
     status: link.status,

@@ -11,7 +11,9 @@ import { toPbxEvent } from './to-pbx-event';
 
 /** A journal row back to its event: AMI frames through today's toPbxEvent, control events as stored. */
 export function decodeJournalRow(row: JournalRow) {
-  return row.kind === 'ami' ? toPbxEvent(row.payload as AmiFrame, new Date(row.received_at), Number(row.mono)) : reviveControlEvent(row.payload);
+  return row.kind === 'ami'
+    ? toPbxEvent(row.payload as AmiFrame, new Date(row.received_at), Number(row.mono))
+    : reviveControlEvent(row.payload);
 }
 
 /** `npm run calls:rebuild`: a fresh pipeline (no journalling, no publishing) over the journal. */

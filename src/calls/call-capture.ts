@@ -34,6 +34,8 @@ export interface CallCaptureOptions {
   directory: ExtensionDirectory;
   /** contact matching for a number (E.164) */
   match: (e164: string) => Promise<MatchResult>;
+  /** the same for many numbers at once; when given, waiting lookups are asked for together */
+  matchMany?: (e164s: string[]) => Promise<Map<string, MatchResult>>;
   publish: (call: CallRecordDto) => void;
   logger: Logger;
   defaultCountry: CountryCode;
@@ -169,24 +171,48 @@ export function createCallCapture(o: CallCaptureOptions) {
 
   const maxConcurrentMatches = Math.max(1, o.maxConcurrentMatches ?? 2);
   let matchesRunning = 0;
-  const matchQueue: Array<() => void> = [];
 
-  /** o.match, at most maxConcurrentMatches at a time (FIFO). */
+  /** most numbers in one matchMany query */
+  const matchBatch = 200;
+  const waiting: Array<{ number: string; resolve: (r: MatchResult) => void; reject: (err: unknown) => void }> = [];
+
+  /**
+   * o.match (or o.matchMany for everything waiting), at most maxConcurrentMatches queries at a
+   * time, in order.
+   */
   function limitedMatch(number: string): Promise<MatchResult> {
     return new Promise<MatchResult>((resolve, reject) => {
-      const run = () => {
-        matchesRunning++;
-        Promise.resolve()
-          .then(() => o.match(number))
-          .then(resolve, reject)
-          .finally(() => {
-            matchesRunning--;
-            matchQueue.shift()?.();
-          });
-      };
-      if (matchesRunning < maxConcurrentMatches) run();
-      else matchQueue.push(run);
+      waiting.push({ number, resolve, reject });
+      pumpMatches();
     });
+  }
+
+  function pumpMatches(): void {
+    while (matchesRunning < maxConcurrentMatches && waiting.length) {
+      const batch = waiting.splice(0, o.matchMany ? matchBatch : 1);
+      matchesRunning++;
+      const query = o.matchMany
+        ? Promise.resolve()
+            .then(() => o.matchMany!(batch.map((w) => w.number)))
+            .then((results) => {
+              for (const w of batch) {
+                const r = results.get(w.number);
+                if (r) w.resolve(r);
+                else w.reject(new Error(`no contact match returned for ${w.number}`));
+              }
+            })
+        : Promise.resolve()
+            .then(() => o.match(batch[0]!.number))
+            .then((r) => batch[0]!.resolve(r));
+      void query
+        .catch((err: unknown) => {
+          for (const w of batch) w.reject(err);
+        })
+        .finally(() => {
+          matchesRunning--;
+          pumpMatches();
+        });
+    }
   }
 
   function requestMatch(c: LiveCall): void {
@@ -218,7 +244,17 @@ export function createCallCapture(o: CallCaptureOptions) {
   function apply(draft: CallDraft): void {
     let c = calls.get(draft.pbxCallId);
     if (!c) {
-      c = { id: crypto.randomUUID(), version: 0, draft, match: null, matchRequested: false, recordingId: null, topic: null, outcome: null, notes: null };
+      c = {
+        id: crypto.randomUUID(),
+        version: 0,
+        draft,
+        match: null,
+        matchRequested: false,
+        recordingId: null,
+        topic: null,
+        outcome: null,
+        notes: null,
+      };
       calls.set(draft.pbxCallId, c);
       byId.set(c.id, c);
     }

@@ -91,7 +91,9 @@ function jsonLine(e: JournalEntry): Line {
 
 /** A COPY text-format field: backslash, tab, newline and carriage return escaped. */
 function copyText(s: string): string {
-  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : s;
+  return /[\\\t\n\r]/.test(s)
+    ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : s;
 }
 
 /** toISOString of the last time seen (frames of one read share their millisecond). */
@@ -434,8 +436,11 @@ export function createCallStore(o: CallStoreOptions) {
     // the transaction's own connection (TypeORM's PostgresQueryRunner holds a pg client), or one from the pool
     const runner = m ? null : ds.createQueryRunner();
     try {
-      const client = (await ((m?.queryRunner ?? runner) as unknown as { connect(): Promise<PgClient> }).connect());
-      const copy = new CopyFromStdin(COPY_JOURNAL, journal.map((r) => r.buf));
+      const client = await ((m?.queryRunner ?? runner) as unknown as { connect(): Promise<PgClient> }).connect();
+      const copy = new CopyFromStdin(
+        COPY_JOURNAL,
+        journal.map((r) => r.buf),
+      );
       client.query(copy);
       await copy.done;
     } finally {
@@ -484,8 +489,7 @@ export function createCallStore(o: CallStoreOptions) {
       outcome_id: string | null;
       outcome_name: string | null;
       notes: string | null;
-    }[] =
-      await m.query(UPSERT_CALLS, [JSON.stringify(rows)]);
+    }[] = await m.query(UPSERT_CALLS, [JSON.stringify(rows)]);
     if (!applied.length) return { applied: [], written: [] };
     const byPbx = new Map(calls.map((s) => [s.draft.pbxCallId, s]));
     // legs and recording rows are rewritten only when they changed since this store last wrote them
@@ -557,7 +561,14 @@ export function createCallStore(o: CallStoreOptions) {
       });
       writtenNow.push([
         a.pbx_call_id,
-        { callId: a.id, ended: s.draft.state === 'ended', legs: s.draft.legs, legUserIds: s.legUserIds, recording: recordingSignature(s), recordingId },
+        {
+          callId: a.id,
+          ended: s.draft.state === 'ended',
+          legs: s.draft.legs,
+          legUserIds: s.legUserIds,
+          recording: recordingSignature(s),
+          recordingId,
+        },
       ]);
     }
     return { applied: out, written: writtenNow };

@@ -4,7 +4,11 @@ import { conflict, notFound } from '../errors';
 import { Outcome } from './outcome.entity';
 
 export const outcomeBody = z
-  .object({ name: z.string().trim().min(1).max(100), active: z.boolean().optional(), sortOrder: z.number().int().min(0).max(10_000).optional() })
+  .object({
+    name: z.string().trim().min(1).max(100),
+    active: z.boolean().optional(),
+    sortOrder: z.number().int().min(0).max(10_000).optional(),
+  })
   .strict();
 export const outcomePatchBody = outcomeBody.partial().strict();
 

@@ -2,9 +2,7 @@ import type { CountryCode } from 'libphonenumber-js/min';
 import { z } from 'zod';
 import { normalizePhone } from './phone-number';
 
-export const phoneInput = z
-  .object({ number: z.string().min(1).max(40), label: z.string().trim().max(50).nullish() })
-  .strict();
+export const phoneInput = z.object({ number: z.string().min(1).max(40), label: z.string().trim().max(50).nullish() }).strict();
 
 const optionalText = (max: number) => z.string().trim().max(max).nullish();
 
@@ -49,7 +47,8 @@ export function normalizePhones(phones: z.output<typeof phoneInput>[], country: 
   return phones.map((p, i) => {
     const n = normalizePhone(p.number, country);
     if (n.kind !== 'e164') {
-      const reason = n.kind === 'invalid' ? n.reason : n.kind === 'extension' ? 'is an internal extension, not a customer number' : 'is empty';
+      const reason =
+        n.kind === 'invalid' ? n.reason : n.kind === 'extension' ? 'is an internal extension, not a customer number' : 'is empty';
       return { error: `phones.${i}.number: "${p.number}" ${reason}` } as const;
     }
     return { raw: p.number, e164: n.e164, label: p.label ?? null } as const;

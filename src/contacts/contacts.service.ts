@@ -148,34 +148,39 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
           );
         }
       }
-      const rows = await qb.skip(query.offset).take(query.limit + 1).getMany();
+      const rows = await qb
+        .skip(query.offset)
+        .take(query.limit + 1)
+        .getMany();
       const items = await contactDtos(ds.manager, rows.slice(0, query.limit));
       return { items, nextOffset: rows.length > query.limit ? query.offset + query.limit : null };
     },
 
     async createContact(actor: Principal, body: z.output<typeof contactBody>): Promise<ContactDto> {
       const phones = phoneRows(body.phones ?? []);
-      return ds.transaction(async (m) => {
-        await checkRefs(m, body);
-        const c = await m.getRepository(Contact).save(
-          m.getRepository(Contact).create({
-            firstName: body.firstName,
-            lastName: body.lastName ?? null,
-            organizationId: body.organizationId ?? null,
-            // a manager creating a contact becomes its personal manager unless told otherwise
-            ownerId: body.ownerId !== undefined ? body.ownerId : actor.role === 'manager' ? actor.userId : null,
-            birthday: body.birthday ?? null,
-            email: body.email ?? null,
-            notes: body.notes ?? null,
-            tags: body.tags ?? [],
-          }),
-        );
-        if (phones.length) await m.getRepository(Phone).insert(phones.map((p) => ({ ...p, contactId: c.id })));
-        return getContact(c.id, m);
-      }).then(async (dto) => {
-        await numbersChanged(phones.map((p) => p.e164));
-        return dto;
-      });
+      return ds
+        .transaction(async (m) => {
+          await checkRefs(m, body);
+          const c = await m.getRepository(Contact).save(
+            m.getRepository(Contact).create({
+              firstName: body.firstName,
+              lastName: body.lastName ?? null,
+              organizationId: body.organizationId ?? null,
+              // a manager creating a contact becomes its personal manager unless told otherwise
+              ownerId: body.ownerId !== undefined ? body.ownerId : actor.role === 'manager' ? actor.userId : null,
+              birthday: body.birthday ?? null,
+              email: body.email ?? null,
+              notes: body.notes ?? null,
+              tags: body.tags ?? [],
+            }),
+          );
+          if (phones.length) await m.getRepository(Phone).insert(phones.map((p) => ({ ...p, contactId: c.id })));
+          return getContact(c.id, m);
+        })
+        .then(async (dto) => {
+          await numbersChanged(phones.map((p) => p.e164));
+          return dto;
+        });
     },
 
     async updateContact(actor: Principal, id: string, body: ContactInput): Promise<ContactDto> {
@@ -206,7 +211,8 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
     async deleteContact(actor: Principal, id: string): Promise<void> {
       const c = await ds.getRepository(Contact).findOneBy({ id });
       if (!c) throw notFound('Contact');
-      if (actor.role === 'manager' && c.ownerId !== actor.userId) throw forbidden('Only the personal manager, a supervisor or an admin can delete this contact');
+      if (actor.role === 'manager' && c.ownerId !== actor.userId)
+        throw forbidden('Only the personal manager, a supervisor or an admin can delete this contact');
       const numbers = await phonesOf({ contactId: id });
       await ds.getRepository(Contact).delete({ id });
       await numbersChanged(numbers);
@@ -232,7 +238,10 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
           qb.andWhere('lower(o.name) LIKE :like', { like: `%${escapeLike(query.q.toLowerCase())}%` });
         }
       }
-      const rows = await qb.skip(query.offset).take(query.limit + 1).getMany();
+      const rows = await qb
+        .skip(query.offset)
+        .take(query.limit + 1)
+        .getMany();
       const items = await Promise.all(rows.slice(0, query.limit).map((o) => getOrganization(o.id)));
       return { items, nextOffset: rows.length > query.limit ? query.offset + query.limit : null };
     },

@@ -36,8 +36,7 @@ export function normalizePhone(input: unknown, country: CountryCode): PhoneNumbe
   if (!plus && digits.length <= MAX_EXTENSION_DIGITS) return { kind: 'extension', extension: digits, raw };
   const candidate = plus ? `+${digits}` : preRules(digits, country);
   const parsed =
-    parsePhoneNumberFromString(candidate, country) ??
-    (candidate.startsWith('+') ? undefined : parsePhoneNumberFromString(`+${candidate}`));
+    parsePhoneNumberFromString(candidate, country) ?? (candidate.startsWith('+') ? undefined : parsePhoneNumberFromString(`+${candidate}`));
   if (parsed?.isValid()) return { kind: 'e164', e164: parsed.number, raw };
   // '380501112233' arrives without '+' from many trunks: try it as international.
   if (!plus && !candidate.startsWith('+')) {

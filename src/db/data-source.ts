@@ -12,9 +12,7 @@ export interface DatabaseTarget {
 
 /** A DataSource on PostgreSQL (DATABASE_URL) or on the embedded PGlite socket. Never synchronizes. */
 export function createDataSource(target: DatabaseTarget): DataSource {
-  const where = target.url
-    ? { url: target.url }
-    : { host: target.socketDir, port: 5432, username: 'postgres', database: 'postgres' };
+  const where = target.url ? { url: target.url } : { host: target.socketDir, port: 5432, username: 'postgres', database: 'postgres' };
   return new DataSource({
     type: 'postgres',
     ...where,

@@ -98,7 +98,8 @@ export async function servePglite(db: PGlite, path: string, logger: Logger): Pro
         const message = c.buffer.subarray(0, length);
         c.buffer = c.buffer.subarray(length);
         if (code === SSL_REQUEST) c.socket.write('N');
-        else if (code === CANCEL_REQUEST) c.socket.end(); // PGlite has no backend to signal
+        else if (code === CANCEL_REQUEST)
+          c.socket.end(); // PGlite has no backend to signal
         else if (code === PROTOCOL_3) {
           c.started = true;
           queue.push({ conn: c, messages: [Buffer.from(message)] });

@@ -20,15 +20,32 @@ export async function seedDemo(deps: { users: UsersService; contacts: ContactsSe
   const created: { id: string; extension: string }[] = [];
   for (const m of MANAGERS) {
     const password = crypto.randomBytes(9).toString('base64url');
-    const user = await users.create(null, { email: m.email, name: m.name, password, role: 'manager', locale: 'uk', extensions: [m.extension] });
+    const user = await users.create(null, {
+      email: m.email,
+      name: m.name,
+      password,
+      role: 'manager',
+      locale: 'uk',
+      extensions: [m.extension],
+    });
     created.push({ id: user.id, extension: m.extension });
     logins.push({ email: m.email, password, role: 'manager', extension: m.extension });
   }
   const supervisorPassword = crypto.randomBytes(9).toString('base64url');
-  await users.create(null, { email: 'supervisor@demo.calltrack.local', name: 'Supervisor (demo)', password: supervisorPassword, role: 'supervisor', locale: 'uk' });
+  await users.create(null, {
+    email: 'supervisor@demo.calltrack.local',
+    name: 'Supervisor (demo)',
+    password: supervisorPassword,
+    role: 'supervisor',
+    locale: 'uk',
+  });
   logins.push({ email: 'supervisor@demo.calltrack.local', password: supervisorPassword, role: 'supervisor' });
 
-  const org = await contacts.createOrganization({ name: 'Салон «Демо»', notes: 'DEMO organization', phones: [{ number: '+380441230000', label: 'office' }] });
+  const org = await contacts.createOrganization({
+    name: 'Салон «Демо»',
+    notes: 'DEMO organization',
+    phones: [{ number: '+380441230000', label: 'office' }],
+  });
   const owner = { userId: created[0]!.id, role: 'manager' as const, email: '', name: '', locale: 'uk' as const, via: 'session' as const };
   await contacts.createContact(owner, {
     firstName: 'Олена',

@@ -59,7 +59,9 @@ export function createApp(deps: AppDeps): Express {
     } catch {
       database = 'down';
     }
-    res.status(database === 'up' ? 200 : 503).json({ status: database === 'up' ? 'ok' : 'degraded', database, pbx: deps.pbxStatus(), version });
+    res
+      .status(database === 'up' ? 200 : 503)
+      .json({ status: database === 'up' ? 'ok' : 'degraded', database, pbx: deps.pbxStatus(), version });
   });
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openApiDocument(version));

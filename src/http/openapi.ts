@@ -30,7 +30,13 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/users', summary: 'List users with their extensions', access: 'admin' },
   { method: 'post', path: '/api/users', summary: 'Create a user', access: 'admin', body: createUserBody, status: 201 },
   { method: 'get', path: '/api/users/{id}', summary: 'One user', access: 'admin' },
-  { method: 'patch', path: '/api/users/{id}', summary: 'Change a user (extensions replace the old set)', access: 'admin', body: updateUserBody },
+  {
+    method: 'patch',
+    path: '/api/users/{id}',
+    summary: 'Change a user (extensions replace the old set)',
+    access: 'admin',
+    body: updateUserBody,
+  },
   { method: 'delete', path: '/api/users/{id}', summary: 'Delete a user', access: 'admin', status: 204 },
   { method: 'get', path: '/api/tokens', summary: 'List API tokens', access: 'admin' },
   { method: 'post', path: '/api/tokens', summary: 'Create an API token (shown once)', access: 'admin', body: createTokenBody, status: 201 },
@@ -39,16 +45,47 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/contacts', summary: 'Search contacts by name or phone', access: 'any role', query: listQuery },
   { method: 'post', path: '/api/contacts', summary: 'Create a contact', access: 'any role', body: contactBody, status: 201 },
   { method: 'get', path: '/api/contacts/{id}', summary: 'One contact', access: 'any role' },
-  { method: 'patch', path: '/api/contacts/{id}', summary: 'Change a contact (phones replace the old set)', access: 'any role', body: contactPatchBody },
+  {
+    method: 'patch',
+    path: '/api/contacts/{id}',
+    summary: 'Change a contact (phones replace the old set)',
+    access: 'any role',
+    body: contactPatchBody,
+  },
   { method: 'delete', path: '/api/contacts/{id}', summary: 'Delete a contact (owner, supervisor, admin)', access: 'any role', status: 204 },
   { method: 'get', path: '/api/organizations', summary: 'Search organizations by name or phone', access: 'any role', query: listQuery },
-  { method: 'post', path: '/api/organizations', summary: 'Create an organization', access: 'any role', body: organizationBody, status: 201 },
+  {
+    method: 'post',
+    path: '/api/organizations',
+    summary: 'Create an organization',
+    access: 'any role',
+    body: organizationBody,
+    status: 201,
+  },
   { method: 'get', path: '/api/organizations/{id}', summary: 'One organization with its contacts', access: 'any role' },
   { method: 'patch', path: '/api/organizations/{id}', summary: 'Change an organization', access: 'any role', body: organizationPatchBody },
-  { method: 'delete', path: '/api/organizations/{id}', summary: 'Delete an organization (supervisor, admin)', access: 'any role', status: 204 },
-  { method: 'get', path: '/api/calls', summary: 'Calls I may see, newest first, keyset-paginated', access: 'any role', query: listCallsQuery },
+  {
+    method: 'delete',
+    path: '/api/organizations/{id}',
+    summary: 'Delete an organization (supervisor, admin)',
+    access: 'any role',
+    status: 204,
+  },
+  {
+    method: 'get',
+    path: '/api/calls',
+    summary: 'Calls I may see, newest first, keyset-paginated',
+    access: 'any role',
+    query: listCallsQuery,
+  },
   { method: 'get', path: '/api/calls/{id}', summary: 'One call record', access: 'any role' },
-  { method: 'patch', path: '/api/calls/{id}', summary: 'Annotate a call: topic, outcome, notes', access: 'any role', body: annotateCallBody },
+  {
+    method: 'patch',
+    path: '/api/calls/{id}',
+    summary: 'Annotate a call: topic, outcome, notes',
+    access: 'any role',
+    body: annotateCallBody,
+  },
   {
     method: 'post',
     path: '/api/calls/originate',
@@ -62,7 +99,13 @@ export const operations: Operation[] = [
       '503': 'ARI is not configured or not connected',
     },
   },
-  { method: 'get', path: '/api/outcomes', summary: 'Call outcomes (admins: ?all=true includes inactive)', access: 'any role', query: listOutcomesQuery },
+  {
+    method: 'get',
+    path: '/api/outcomes',
+    summary: 'Call outcomes (admins: ?all=true includes inactive)',
+    access: 'any role',
+    query: listOutcomesQuery,
+  },
   { method: 'post', path: '/api/outcomes', summary: 'Create an outcome', access: 'admin', body: outcomeBody, status: 201 },
   { method: 'patch', path: '/api/outcomes/{id}', summary: 'Change an outcome', access: 'admin', body: outcomePatchBody },
   { method: 'delete', path: '/api/outcomes/{id}', summary: 'Delete an outcome (deactivated if in use)', access: 'admin' },
@@ -78,7 +121,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
     if (op.path.includes('{id}')) params.push({ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
     if (op.query) {
       for (const [name, schema] of Object.entries(op.query.shape)) {
-        params.push({ name, in: 'query', required: !(schema as z.ZodType).safeParse(undefined).success, schema: jsonSchema(schema as z.ZodType) });
+        params.push({
+          name,
+          in: 'query',
+          required: !(schema as z.ZodType).safeParse(undefined).success,
+          schema: jsonSchema(schema as z.ZodType),
+        });
       }
     }
     (paths[op.path] ??= {})[op.method] = {
@@ -89,7 +137,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       ...(op.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } }),
       responses: {
         [String(op.status ?? 200)]: { description: 'OK' },
-        '400': { description: 'Invalid input; the message names the field', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        '400': {
+          description: 'Invalid input; the message names the field',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
         ...(op.access !== 'public' && { '401': { description: 'Not logged in' } }),
         ...(op.access === 'admin' && { '403': { description: 'Not an admin' } }),
         ...(op.path.includes('{id}') && { '404': { description: 'Not found, or not visible to you' } }),

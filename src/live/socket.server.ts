@@ -163,7 +163,9 @@ export async function createSocketServer(httpServer: http.Server, deps: SocketSe
       lastErrorLog = Date.now();
       logger.warn({ err }, 'Redis connection error (live updates of other processes are delayed)');
     });
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`REDIS_URL: no connection to Redis within 10 s`)), 10_000).unref());
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`REDIS_URL: no connection to Redis within 10 s`)), 10_000).unref(),
+    );
     try {
       await Promise.race([client.connect(), timeout]);
     } catch (err) {
@@ -181,7 +183,8 @@ export async function createSocketServer(httpServer: http.Server, deps: SocketSe
   io.use(async (socket, next) => {
     const credential = credentialOf(socket.handshake);
     if (!credential) return next(refused('unauthenticated', 'Log in first'));
-    if (credential.kind === 'session' && crossOrigin(socket.handshake)) return next(refused('forbidden', 'Cross-origin connection refused'));
+    if (credential.kind === 'session' && crossOrigin(socket.handshake))
+      return next(refused('forbidden', 'Cross-origin connection refused'));
     let principal: Principal | null;
     try {
       principal = credential.kind === 'session' ? await auth.fromSession(credential.token) : await auth.fromApiToken(credential.token);
@@ -190,7 +193,9 @@ export async function createSocketServer(httpServer: http.Server, deps: SocketSe
       return next(refused('unavailable', 'Try again later'));
     }
     if (!principal) {
-      return next(refused('unauthenticated', credential.kind === 'session' ? 'Session expired or logged out' : 'Invalid or revoked API token'));
+      return next(
+        refused('unauthenticated', credential.kind === 'session' ? 'Session expired or logged out' : 'Invalid or revoked API token'),
+      );
     }
     socket.data.userId = principal.userId;
     socket.data.role = principal.role;

@@ -18,7 +18,11 @@ export function authRoutes(deps: { auth: AuthService; users: UsersService }): Ro
 
   router.post('/api/auth/login', async (req, res) => {
     const body = parse(loginBody, req.body, 'body');
-    const { token, expiresAt, principal: p } = await auth.login(body.email, body.password, req.ip ?? 'unknown', req.get('user-agent') ?? null);
+    const {
+      token,
+      expiresAt,
+      principal: p,
+    } = await auth.login(body.email, body.password, req.ip ?? 'unknown', req.get('user-agent') ?? null);
     res.cookie(SESSION_COOKIE, token, cookie(req.secure, expiresAt));
     res.json({ user: await users.get(p.userId) });
   });

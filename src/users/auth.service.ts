@@ -29,7 +29,11 @@ const toPrincipal = (u: User, via: Principal['via']): Principal => ({
 export function createAuthService(deps: { ds: DataSource; sessionSecret: string; audit: AuditService }) {
   const { ds, sessionSecret, audit } = deps;
   const hmac = (token: string) => crypto.createHmac('sha256', sessionSecret).update(token).digest('hex');
-  const byAccountAndIp = new RateLimiterMemory({ points: FAILURES_PER_ACCOUNT_AND_IP, duration: BLOCK_SECONDS, blockDuration: BLOCK_SECONDS });
+  const byAccountAndIp = new RateLimiterMemory({
+    points: FAILURES_PER_ACCOUNT_AND_IP,
+    duration: BLOCK_SECONDS,
+    blockDuration: BLOCK_SECONDS,
+  });
   const byIp = new RateLimiterMemory({ points: FAILURES_PER_IP, duration: 3600, blockDuration: BLOCK_SECONDS });
 
   async function blockedFor(key: string, limiter: RateLimiterMemory, points: number): Promise<number> {

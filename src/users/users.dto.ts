@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { LOCALES, ROLES, type User } from './user.entity';
 
 export const extensionNumber = z.string().regex(/^\d{2,6}$/, 'must be 2 to 6 digits, e.g. 101');
-const email = z.email({ message: 'must be an email address' }).max(254).transform((v) => v.toLowerCase());
+const email = z
+  .email({ message: 'must be an email address' })
+  .max(254)
+  .transform((v) => v.toLowerCase());
 const password = z.string().min(8, 'must be at least 8 characters').max(200);
 
 export const createUserBody = z
@@ -25,9 +28,7 @@ export const updateMeBody = z
   .object({ locale: z.enum(LOCALES as [string, ...string[]]).optional(), name: z.string().trim().min(1).max(200).optional() })
   .strict();
 
-export const createTokenBody = z
-  .object({ name: z.string().trim().min(1).max(100), userId: z.uuid().optional() })
-  .strict();
+export const createTokenBody = z.object({ name: z.string().trim().min(1).max(100), userId: z.uuid().optional() }).strict();
 
 export interface UserDto {
   id: string;

@@ -112,7 +112,10 @@ export function createUsersService(deps: { ds: DataSource; directory: ExtensionD
     },
 
     async updateMe(p: Principal, body: { locale?: string; name?: string }): Promise<UserDto> {
-      await users.update({ id: p.userId }, { ...(body.locale && { locale: body.locale as Locale }), ...(body.name && { name: body.name }) });
+      await users.update(
+        { id: p.userId },
+        { ...(body.locale && { locale: body.locale as Locale }), ...(body.name && { name: body.name }) },
+      );
       return get(p.userId);
     },
 

@@ -49,6 +49,7 @@
  *   --in-process          measure in this process (with the TypeScript hook) instead of a compiled copy
  *   DATABASE_URL          admin connection (default postgres://postgres@127.0.0.1:5432/postgres)
  */
+import v8 from 'node:v8';
 import 'reflect-metadata';
 import { fork, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -62,7 +63,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import pino from 'pino';
 import { parseAmiFrame } from '../../src/asterisk/ami-frame';
 import { createAmiClient } from '../../src/asterisk/ami.client';
-import { parseTranscript, replayedFrames, rewriteTranscript, startDemoPbx, type DemoPbx, type TranscriptFrame } from '../../src/asterisk/demo-pbx';
+import {
+  parseTranscript,
+  replayedFrames,
+  rewriteTranscript,
+  startDemoPbx,
+  type DemoPbx,
+  type TranscriptFrame,
+} from '../../src/asterisk/demo-pbx';
 import { createPbxLink } from '../../src/asterisk/pbx-link';
 import { toPbxEvent } from '../../src/asterisk/to-pbx-event';
 import { createDataSource } from '../../src/db/data-source';
@@ -261,7 +269,9 @@ function generate(spec: StreamSpec): StreamMeta {
     const key = `${s.name}/${w}`;
     if (w % 10 === 0 && !checked.has(key)) {
       checked.add(key);
-      const reference = rewriteTranscript(s.frames, { idBase: base, timeShiftSeconds: t.shift }).frames.map((f) => f.raw.split(CUSTOMER).join(customer));
+      const reference = rewriteTranscript(s.frames, { idBase: base, timeShiftSeconds: t.shift }).frames.map((f) =>
+        f.raw.split(CUSTOMER).join(customer),
+      );
       if (reference.length !== frames.length || reference.some((raw, i) => raw !== frames[i])) {
         throw new Error(`template rendering differs from rewriteTranscript for ${s.name}`);
       }
@@ -466,7 +476,12 @@ function percentile(sorted: Float64Array | number[], p: number): number {
 }
 
 /** Writes a stream file to the PBX's clients as fast as they take it: at most `window` frames unhandled. */
-function streamAsFastAsTaken(pbx: DemoPbx, file: string, handled: () => number, window: number): Promise<{ frames: number; startedAt: number }> {
+function streamAsFastAsTaken(
+  pbx: DemoPbx,
+  file: string,
+  handled: () => number,
+  window: number,
+): Promise<{ frames: number; startedAt: number }> {
   const reader = new FrameReader(file);
   let sent = 0;
   const startedAt = performance.now();
@@ -501,7 +516,16 @@ interface Sampler {
 }
 
 function startSampler(openCalls: () => number, pendingEvents: () => number): Sampler {
-  const s: Sampler = { stop: () => undefined, peakRss: 0, peakHeap: 0, peakOpen: 0, rssAtPeakOpen: 0, heapAtPeakOpen: 0, peakPendingEvents: 0, samples: 0 };
+  const s: Sampler = {
+    stop: () => undefined,
+    peakRss: 0,
+    peakHeap: 0,
+    peakOpen: 0,
+    rssAtPeakOpen: 0,
+    heapAtPeakOpen: 0,
+    peakPendingEvents: 0,
+    samples: 0,
+  };
   let open = 0;
   const sample = () => {
     const m = process.memoryUsage();
@@ -612,7 +636,11 @@ async function main(): Promise<void> {
 
   // -- streams -------------------------------------------------------------------------------
   const latencyCalls = Math.ceil((RATE * LATENCY_SECONDS) / averageFrames(FRAMES));
-  const key = crypto.createHash('sha1').update(JSON.stringify({ v: 2, N, OPEN, SEED, FRAMES, latencyCalls, MIX })).digest('hex').slice(0, 12);
+  const key = crypto
+    .createHash('sha1')
+    .update(JSON.stringify({ v: 2, N, OPEN, SEED, FRAMES, latencyCalls, MIX }))
+    .digest('hex')
+    .slice(0, 12);
   const dir = path.join(os.tmpdir(), 'calltrack-bench-ingest');
   fs.mkdirSync(dir, { recursive: true });
   const metaFile = path.join(dir, `${key}.meta.json`);
@@ -624,7 +652,15 @@ async function main(): Promise<void> {
     log(`rendering ${fmt(N)} calls (+${fmt(latencyCalls)} for the latency phase), ${OPEN} open at once, frames: ${FRAMES} …`);
     const specs: StreamSpec[] = [
       { file: path.join(dir, `${key}.throughput.ami`), calls: N, open: OPEN, seed: SEED, idBase: 10_000_000, shiftBase: 0, frames: FRAMES },
-      { file: path.join(dir, `${key}.latency.ami`), calls: latencyCalls, open: OPEN, seed: SEED + 1, idBase: 0, shiftBase: 86_400, frames: FRAMES },
+      {
+        file: path.join(dir, `${key}.latency.ami`),
+        calls: latencyCalls,
+        open: OPEN,
+        seed: SEED + 1,
+        idBase: 0,
+        shiftBase: 86_400,
+        frames: FRAMES,
+      },
     ];
     const [throughput, latency] = await new Promise<StreamMeta[]>((resolve, reject) => {
       const child = fork(__filename, ['--generate-child', JSON.stringify(specs)], {
@@ -658,7 +694,13 @@ async function main(): Promise<void> {
   const parts = wire(ds, { logger, defaultCountry: 'UA', sessionSecret: crypto.randomBytes(32).toString('hex') });
   const dbTiming = instrumentDatabase(ds);
   for (const ext of ['101', '102', '103']) {
-    await parts.users.create(null, { email: `m${ext}@bench.test`, name: `Manager ${ext}`, password: `bench-${ext}-password`, role: 'manager', extensions: [ext] });
+    await parts.users.create(null, {
+      email: `m${ext}@bench.test`,
+      name: `Manager ${ext}`,
+      password: `bench-${ext}-password`,
+      role: 'manager',
+      extensions: [ext],
+    });
   }
   await parts.directory.reload();
 
@@ -670,7 +712,7 @@ async function main(): Promise<void> {
   const info: string[] = [];
   let bareRate = NaN;
   let bareCpu = NaN;
-  let pipelineRate = NaN;
+  let pipelineRate: number | undefined;
 
   try {
     // -- 1. ceiling: bare asterisk-manager ----------------------------------------------------
@@ -715,7 +757,14 @@ async function main(): Promise<void> {
         seq++;
         current = latencyBase >= 0 ? seq - 1 - latencyBase : -1;
       });
-      const link = createPbxLink({ client, capture: parts.capture, logger: silent, mode: 'asterisk', staleAfterMs: 3_600_000, sweepIntervalMs: 3_600_000 });
+      const link = createPbxLink({
+        client,
+        capture: parts.capture,
+        logger: silent,
+        mode: 'asterisk',
+        staleAfterMs: 3_600_000,
+        sweepIntervalMs: 3_600_000,
+      });
       client.onFrame(() => {
         handled++;
         current = -1;
@@ -745,7 +794,15 @@ async function main(): Promise<void> {
                 (SELECT count(DISTINCT external_number) FROM calls)::int AS numbers,
                 (SELECT count(*) FROM call_events WHERE kind = 'ami')::int AS journal,
                 (SELECT count(*) FROM call_events)::int AS journal_all`,
-      )) as Array<{ calls: number; ended: number; legs: number; recordings: number; numbers: number; journal: number; journal_all: number }>;
+      )) as Array<{
+        calls: number;
+        ended: number;
+        legs: number;
+        recordings: number;
+        numbers: number;
+        journal: number;
+        journal_all: number;
+      }>;
       return r!;
     };
 
@@ -771,7 +828,7 @@ async function main(): Promise<void> {
         const when = setInterval(() => {
           if (handled - handledBefore < T.frames / 2) return;
           clearInterval(when);
-          log(`heap snapshot: ${require('node:v8').writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT_MID)}`);
+          log(`heap snapshot: ${v8.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT_MID)}`);
         }, 100);
       }
       const { frames, startedAt } = await remote.stream(T.file, () => handled - handledBefore, WINDOW);
@@ -798,7 +855,7 @@ async function main(): Promise<void> {
           `after the throughput phase, after a full GC (--expose-gc): heap ${fmt(mb(m.heapUsed), 1)} / ${fmt(mb(m.heapTotal), 1)} MiB, ` +
             `RSS ${fmt(mb(m.rss), 1)} MiB, external ${fmt(mb(m.external), 1)} MiB`,
         );
-        if (process.env.BENCH_HEAP_SNAPSHOT) log(`heap snapshot: ${require('node:v8').writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT)}`);
+        if (process.env.BENCH_HEAP_SNAPSHOT) log(`heap snapshot: ${v8.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT)}`);
       }
       info.push(`database, throughput phase (the journal's COPY is inside "(transaction)"): ${dbTiming.summary()}`);
       const db = await dbCounts();
@@ -821,7 +878,12 @@ async function main(): Promise<void> {
       if (Number.isFinite(bareRate)) {
         rows.push(
           { metric: 'bare asterisk-manager events/s', value: fmt(bareRate), target: '(ceiling)', pass: null },
-          { metric: 'ratio pipeline / bare', value: fmt(pipelineRate / bareRate, 2), target: '>= 0.5', pass: pipelineRate / bareRate >= 0.5 },
+          {
+            metric: 'ratio pipeline / bare',
+            value: fmt(pipelineRate / bareRate, 2),
+            target: '>= 0.5',
+            pass: pipelineRate / bareRate >= 0.5,
+          },
         );
       }
       rows.push({
@@ -928,7 +990,12 @@ async function main(): Promise<void> {
           `p50 ${fmt(percentile(lat, 0.5), 2)} ms, p99 ${fmt(p99, 2)} ms, max ${fmt(lat[lat.length - 1] ?? NaN, 2)} ms`,
       );
       rows.push(
-        { metric: `latency: achieved rate (target ${fmt(RATE)}/s)`, value: `${fmt(sent / paceSeconds)}/s`, target: `>= ${fmt(RATE * 0.98)}`, pass: sent / paceSeconds >= RATE * 0.98 },
+        {
+          metric: `latency: achieved rate (target ${fmt(RATE)}/s)`,
+          value: `${fmt(sent / paceSeconds)}/s`,
+          target: `>= ${fmt(RATE * 0.98)}`,
+          pass: sent / paceSeconds >= RATE * 0.98,
+        },
         { metric: 'latency frame → call:update p50', value: `${fmt(percentile(lat, 0.5), 2)} ms`, target: '', pass: null },
         { metric: 'latency frame → call:update p99', value: `${fmt(p99, 2)} ms`, target: '< 10 ms', pass: p99 < 10 },
         { metric: 'latency frame → call:update max', value: `${fmt(lat[lat.length - 1] ?? NaN, 2)} ms`, target: '', pass: null },
@@ -960,7 +1027,6 @@ async function main(): Promise<void> {
         pass: ok,
       });
     }
-
   } finally {
     await remote.close();
     await pbx.close();
@@ -976,7 +1042,11 @@ async function main(): Promise<void> {
   const head = ['metric', 'value', 'target', 'result'];
   const body = rows.map((r) => [r.metric, r.value, r.target, r.pass === null ? '' : r.pass ? 'PASS' : 'FAIL']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log(`\ncalltrack ingest bench: ${fmt(N)} calls, ${OPEN} open at once, node ${process.version}, ${os.cpus().length} CPUs`);
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));

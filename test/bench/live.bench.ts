@@ -117,16 +117,28 @@ async function world(): Promise<void> {
       chosen.add(ext);
       phones[p] = ext;
     }
-    const e164 = Math.random() < CONTACT_SHARE ? pick(setup.contactNumbers) : `+38050${String(crypto.randomInt(10_000_000)).padStart(7, '0')}`;
+    const e164 =
+      Math.random() < CONTACT_SHARE ? pick(setup.contactNumbers) : `+38050${String(crypto.randomInt(10_000_000)).padStart(7, '0')}`;
     const national = `0${e164.slice(4)}`;
     const events: TranscriptFrame[] = scenario.frames
       .filter((f) => classifyFrame(f) === 'event')
-      .map((f) => ({ ...f, raw: f.raw.replace(PHONE, (x) => phones[x] ?? x).replaceAll('+380501112233', e164).replaceAll('0501112233', national) }));
+      .map((f) => ({
+        ...f,
+        raw: f.raw
+          .replace(PHONE, (x) => phones[x] ?? x)
+          .replaceAll('+380501112233', e164)
+          .replaceAll('0501112233', national),
+      }));
     const rewritten = rewriteTranscript(events, { idBase, timeShiftSeconds: (epochAtStart + startMs) / 1000 - events[0]!.rx });
     idBase = rewritten.nextIdBase + 1;
     const firstRx = rewritten.frames[0]!.rx;
     for (const f of rewritten.frames) {
-      timeline.push({ raw: f.raw, due: startMs + (f.rx - firstRx) * 1000, measured: startMs >= WARMUP_SECONDS * 1000, event: /^Event: (.*)\r\n/.exec(f.raw)![1]! });
+      timeline.push({
+        raw: f.raw,
+        due: startMs + (f.rx - firstRx) * 1000,
+        measured: startMs >= WARMUP_SECONDS * 1000,
+        event: /^Event: (.*)\r\n/.exec(f.raw)![1]!,
+      });
     }
   }
   timeline.sort((x, y) => x.due - y.due);
@@ -256,21 +268,33 @@ async function calltrack(): Promise<void> {
   }, HARD_LIMIT_MS);
   watchdog.unref();
 
-  const [{ default: http }, { createAmiClient }, { createPbxLink }, { createDataSource }, { migrate }, { createSocketServer }, { createLogger }, { wire }, { DUMMY_HASH }] =
-    await Promise.all([
-      import('node:http'),
-      import('../../src/asterisk/ami.client'),
-      import('../../src/asterisk/pbx-link'),
-      import('../../src/db/data-source'),
-      import('../../src/db/database'),
-      import('../../src/live/socket.server'),
-      import('../../src/logger'),
-      import('../../src/main'),
-      import('../../src/users/password'),
-    ]);
+  const [
+    { default: http },
+    { createAmiClient },
+    { createPbxLink },
+    { createDataSource },
+    { migrate },
+    { createSocketServer },
+    { createLogger },
+    { wire },
+    { DUMMY_HASH },
+  ] = await Promise.all([
+    import('node:http'),
+    import('../../src/asterisk/ami.client'),
+    import('../../src/asterisk/pbx-link'),
+    import('../../src/db/data-source'),
+    import('../../src/db/database'),
+    import('../../src/live/socket.server'),
+    import('../../src/logger'),
+    import('../../src/main'),
+    import('../../src/users/password'),
+  ]);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
 
-  const worker = new Worker(`require('@swc-node/register'); require(${JSON.stringify(__filename)});`, { eval: true, workerData: { world: true } });
+  const worker = new Worker(`require('@swc-node/register'); require(${JSON.stringify(__filename)});`, {
+    eval: true,
+    workerData: { world: true },
+  });
   worker.on('error', (err) => {
     console.error('bench: the worker failed', err);
     process.exit(1);
@@ -298,15 +322,21 @@ async function calltrack(): Promise<void> {
     const role = i < SUPERVISORS ? ('supervisor' as const) : ('manager' as const);
     return { id: crypto.randomUUID() as string, role, extension: role === 'manager' ? String(200_000 + i) : null };
   });
-  await ds.query(`INSERT INTO users (id, email, name, password_hash, role) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])`, [
-    users.map((u) => u.id),
-    users.map((_, i) => `bench-${i}@example.test`),
-    users.map((_, i) => `Bench ${i}`),
-    users.map(() => DUMMY_HASH),
-    users.map((u) => u.role),
-  ]);
+  await ds.query(
+    `INSERT INTO users (id, email, name, password_hash, role) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])`,
+    [
+      users.map((u) => u.id),
+      users.map((_, i) => `bench-${i}@example.test`),
+      users.map((_, i) => `Bench ${i}`),
+      users.map(() => DUMMY_HASH),
+      users.map((u) => u.role),
+    ],
+  );
   const managers = users.filter((u) => u.role === 'manager');
-  await ds.query(`INSERT INTO extensions (number, user_id) SELECT * FROM unnest($1::text[], $2::uuid[])`, [managers.map((m) => m.extension), managers.map((m) => m.id)]);
+  await ds.query(`INSERT INTO extensions (number, user_id) SELECT * FROM unnest($1::text[], $2::uuid[])`, [
+    managers.map((m) => m.extension),
+    managers.map((m) => m.id),
+  ]);
   await parts.directory.reload();
   const admin = { userId: users[0]!.id, role: 'admin' as const, email: '', name: '', locale: 'uk' as const, via: 'session' as const };
   const tokens: string[] = [];
@@ -323,7 +353,15 @@ async function calltrack(): Promise<void> {
 
   // ---- the server: HTTP + Socket.IO; the real AMI client and PBX link to the fake PBX
   const server = http.createServer(parts.app);
-  const live = await createSocketServer(server, { logger, auth: parts.auth, calls: parts.callsRepo, capture: parts.capture, bus: parts.bus, ds, revalidateMs: 3_600_000 });
+  const live = await createSocketServer(server, {
+    logger,
+    auth: parts.auth,
+    calls: parts.callsRepo,
+    capture: parts.capture,
+    bus: parts.bus,
+    ds,
+    revalidateMs: 3_600_000,
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
@@ -358,8 +396,12 @@ async function calltrack(): Promise<void> {
 
   tell({ type: 'setup', setup: { url, tokens, managerExtensions: managers.map((m) => m.extension!), contactNumbers } });
   const ready = await next('ready');
-  console.log(`bench: ${CLIENTS} clients connected (${SUPERVISORS} supervisors, ${CLIENTS - SUPERVISORS} managers) in ${ready.connectSeconds.toFixed(1)} s`);
-  console.log(`bench: ${ready.calls} calls (${ready.frames} AMI frames) planned in ${ready.planSeconds.toFixed(1)} s; running ${WARMUP_SECONDS} s warm-up + ${SECONDS} s`);
+  console.log(
+    `bench: ${CLIENTS} clients connected (${SUPERVISORS} supervisors, ${CLIENTS - SUPERVISORS} managers) in ${ready.connectSeconds.toFixed(1)} s`,
+  );
+  console.log(
+    `bench: ${ready.calls} calls (${ready.frames} AMI frames) planned in ${ready.planSeconds.toFixed(1)} s; running ${WARMUP_SECONDS} s warm-up + ${SECONDS} s`,
+  );
 
   // ---- run
   const loop = monitorEventLoopDelay({ resolution: 5 });
@@ -445,16 +487,25 @@ async function calltrack(): Promise<void> {
     const got = received.get(key);
     for (const client of p.expected) if (!got?.has(client)) missed++;
   }
-  const readPath = Float64Array.from({ length: r.events.length }, (_, i) => handledAt[i]! - r.writtenAt[i]!).filter((_, i) => r.measured[i] === 1);
+  const readPath = Float64Array.from({ length: r.events.length }, (_, i) => handledAt[i]! - r.writtenAt[i]!).filter(
+    (_, i) => r.measured[i] === 1,
+  );
   const frame = percentiles(Float64Array.from(frameLatency));
   const push = percentiles(Float64Array.from(pushLatency));
   const afterLookup = percentiles(Float64Array.from(asyncLatency));
-  const fmt = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(2)} ms   p99 ${s.p99.toFixed(2)} ms   max ${s.max.toFixed(2)} ms`;
+  const fmt = (s: { p50: number; p99: number; max: number }) =>
+    `p50 ${s.p50.toFixed(2)} ms   p99 ${s.p99.toFixed(2)} ms   max ${s.max.toFixed(2)} ms`;
   const lag = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
   console.log('');
-  console.log(`calls started             ${ready.calls} (${RATE}/s: ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured); ${frames} AMI frames; run ${runSeconds.toFixed(1)} s`);
-  console.log(`call:update published     ${published.size} (${measuredUpdates} measured; ${asyncUpdates} after a contact lookup, not caused by a frame)`);
-  console.log(`deliveries (measured)     ${expectedDeliveries - missed} of ${expectedDeliveries} expected; snapshots on connect ${r.snapshots}`);
+  console.log(
+    `calls started             ${ready.calls} (${RATE}/s: ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured); ${frames} AMI frames; run ${runSeconds.toFixed(1)} s`,
+  );
+  console.log(
+    `call:update published     ${published.size} (${measuredUpdates} measured; ${asyncUpdates} after a contact lookup, not caused by a frame)`,
+  );
+  console.log(
+    `deliveries (measured)     ${expectedDeliveries - missed} of ${expectedDeliveries} expected; snapshots on connect ${r.snapshots}`,
+  );
   console.log(`AMI frame → client        ${fmt(frame)}   (${frameLatency.length} deliveries)`);
   console.log(`  AMI frame → handled     ${fmt(percentiles(readPath))}   (the AMI read path: TCP, asterisk-manager, AMI client)`);
   console.log(`  publish → client        ${fmt(push)}   (the push path: audience, Socket.IO, TCP, client)`);
@@ -463,7 +514,9 @@ async function calltrack(): Promise<void> {
   console.log(`missed deliveries         ${missed}`);
   console.log(`duplicates / unknown      ${duplicates} / ${unknown}`);
   console.log(`frames out of step        ${outOfStep}`);
-  console.log(`calltrack event loop      delay p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms; CPU ${((cpu.user + cpu.system) / 1e6 / runSeconds).toFixed(2)} cores (both threads)`);
+  console.log(
+    `calltrack event loop      delay p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms; CPU ${((cpu.user + cpu.system) / 1e6 / runSeconds).toFixed(2)} cores (both threads)`,
+  );
   console.log(`target p99 ≤ ${TARGET_P99_MS} ms         ${frame.p99 <= TARGET_P99_MS ? 'met' : 'MISSED'}`);
   console.log(
     JSON.stringify({

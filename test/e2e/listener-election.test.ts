@@ -18,8 +18,22 @@ it('elects one listener per PBX and hands over when the leader stops', async () 
   await dsA.initialize();
   await dsB.initialize();
   const events: string[] = [];
-  const a = electListener({ ds: dsA, key, logger, intervalMs: 50, onElected: () => void events.push('A up'), onDeposed: () => void events.push('A down') });
-  const b = electListener({ ds: dsB, key, logger, intervalMs: 50, onElected: () => void events.push('B up'), onDeposed: () => void events.push('B down') });
+  const a = electListener({
+    ds: dsA,
+    key,
+    logger,
+    intervalMs: 50,
+    onElected: () => void events.push('A up'),
+    onDeposed: () => void events.push('A down'),
+  });
+  const b = electListener({
+    ds: dsB,
+    key,
+    logger,
+    intervalMs: 50,
+    onElected: () => void events.push('B up'),
+    onDeposed: () => void events.push('B down'),
+  });
   try {
     await a.start();
     await b.start();

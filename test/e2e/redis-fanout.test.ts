@@ -178,7 +178,9 @@ async function person(role: 'manager' | 'supervisor'): Promise<Person> {
   const extension = role === 'manager' ? f.extension() : null;
   const user = await f.user(role, extension ? [extension] : []);
   const res = await request(a.parts.app).post('/api/auth/login').send({ email: user.email, password: user.password });
-  const cookie = (res.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]!).find((c) => c.startsWith('calltrack_session='))!;
+  const cookie = (res.headers['set-cookie'] as unknown as string[])
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith('calltrack_session='))!;
   return { id: user.id, extension, cookie };
 }
 
@@ -328,7 +330,10 @@ it('a node standing by shows the PBX status of the node holding the AMI listener
   expect(onA.statuses.at(-1)).toMatchObject({ mode: 'asterisk', status: 'connected' });
 
   pbxOf.a = { mode: 'asterisk', status: 'disconnected', since: new Date() };
-  await waitFor(() => onB.statuses.at(-1)?.status === 'disconnected' && onA.statuses.at(-1)?.status === 'disconnected', 'the change on both nodes');
+  await waitFor(
+    () => onB.statuses.at(-1)?.status === 'disconnected' && onA.statuses.at(-1)?.status === 'disconnected',
+    'the change on both nodes',
+  );
   expect(onB.statuses.at(-1)).toEqual({ mode: 'asterisk', status: 'disconnected', since: (pbxOf.a.since as Date).toISOString() });
   // until node A's next relay (at most 5 s after node B started) node B may say 'standby'; never after
   const statuses = onB.statuses.map((s) => s.status);

@@ -58,7 +58,14 @@ export class Factories {
   }
 
   async contact(fields: { firstName?: string; ownerId?: string | null; organizationId?: string | null; phones?: string[] } = {}) {
-    const owner = { userId: fields.ownerId ?? crypto.randomUUID(), role: 'admin' as const, email: '', name: '', locale: 'uk' as const, via: 'session' as const };
+    const owner = {
+      userId: fields.ownerId ?? crypto.randomUUID(),
+      role: 'admin' as const,
+      email: '',
+      name: '',
+      locale: 'uk' as const,
+      via: 'session' as const,
+    };
     return this.parts.contacts.createContact(owner, {
       firstName: fields.firstName ?? `Contact ${unique()}`,
       ownerId: fields.ownerId ?? null,
@@ -68,7 +75,10 @@ export class Factories {
   }
 
   async organization(fields: { name?: string; phones?: string[] } = {}) {
-    return this.parts.contacts.createOrganization({ name: fields.name ?? `Org ${unique()}`, phones: (fields.phones ?? []).map((number) => ({ number })) });
+    return this.parts.contacts.createOrganization({
+      name: fields.name ?? `Org ${unique()}`,
+      phones: (fields.phones ?? []).map((number) => ({ number })),
+    });
   }
 
   /** A finished call record stored directly (the capture pipeline is tested on its own). */
@@ -76,7 +86,11 @@ export class Factories {
     const startedAt = fields.startedAt ?? new Date(Date.now() - crypto.randomInt(0, 86_400_000));
     const answeredAt = fields.answeredAt !== undefined ? fields.answeredAt : new Date(startedAt.getTime() + 3000);
     const endedAt = fields.endedAt !== undefined ? fields.endedAt : new Date(startedAt.getTime() + 60_000);
-    const legs = fields.legs ?? (fields.agentExtension ? [{ extension: fields.agentExtension, ringingAt: startedAt, answeredAt, endedAt, result: 'answered' as const }] : []);
+    const legs =
+      fields.legs ??
+      (fields.agentExtension
+        ? [{ extension: fields.agentExtension, ringingAt: startedAt, answeredAt, endedAt, result: 'answered' as const }]
+        : []);
     const [row] = await this.ds.query(
       `INSERT INTO calls (pbx_call_id, direction, state, disposition, missed, external_number, external_number_raw,
                           tracking_number, started_at, answered_at, ended_at, agent_extension, agent_user_id, hangup_by,
@@ -106,7 +120,16 @@ export class Factories {
     for (const [seq, leg] of legs.entries()) {
       await this.ds.query(
         `INSERT INTO call_legs (call_id, seq, extension, user_id, ringing_at, answered_at, ended_at, result) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
-        [id, seq, leg.extension, fields.legUsers?.[seq] ?? fields.agentUserId ?? null, leg.ringingAt, leg.answeredAt, leg.endedAt, leg.result],
+        [
+          id,
+          seq,
+          leg.extension,
+          fields.legUsers?.[seq] ?? fields.agentUserId ?? null,
+          leg.ringingAt,
+          leg.answeredAt,
+          leg.endedAt,
+          leg.result,
+        ],
       );
     }
     return id;

@@ -25,20 +25,40 @@ export interface CaptureHarness {
   client: AmiClient;
   link: PbxLink;
   /** plays frames with fresh ids; resolves when the listener has processed them and they are stored */
-  play(frames: readonly TranscriptFrame[], o?: { speed?: number; fresh?: boolean }): Promise<{ ids: Map<string, string>; startedAtMs: number }>;
+  play(
+    frames: readonly TranscriptFrame[],
+    o?: { speed?: number; fresh?: boolean },
+  ): Promise<{ ids: Map<string, string>; startedAtMs: number }>;
   /** waits until everything received is processed and written */
   settle(): Promise<void>;
   records(pbxCallIds: string[]): Promise<CallRecordDto[]>;
   close(): Promise<void>;
 }
 
-export async function startCaptureHarness(ctx: TestContext, o: { beforeConnect?: (pbx: DemoPbx) => Promise<void> } = {}): Promise<CaptureHarness> {
+export async function startCaptureHarness(
+  ctx: TestContext,
+  o: { beforeConnect?: (pbx: DemoPbx) => Promise<void> } = {},
+): Promise<CaptureHarness> {
   const secret = crypto.randomBytes(8).toString('hex');
   const logger = createLogger('silent');
   const pbx = await startDemoPbx({ port: 0, username: 'calltrack', secret, uptimeSeconds: 1000 });
   await o.beforeConnect?.(pbx);
-  const client = createAmiClient({ ...pbx.address(), username: 'calltrack', secret, logger, reconnectDelay: () => 20, pingIntervalMs: 60_000 });
-  const link = createPbxLink({ client, capture: ctx.parts.capture, logger, mode: 'asterisk', staleAfterMs: 3_600_000, sweepIntervalMs: 3_600_000 });
+  const client = createAmiClient({
+    ...pbx.address(),
+    username: 'calltrack',
+    secret,
+    logger,
+    reconnectDelay: () => 20,
+    pingIntervalMs: 60_000,
+  });
+  const link = createPbxLink({
+    client,
+    capture: ctx.parts.capture,
+    logger,
+    mode: 'asterisk',
+    staleAfterMs: 3_600_000,
+    sweepIntervalMs: 3_600_000,
+  });
   link.start();
   await waitFor(() => link.status().resyncs >= 1, 'the first login and resync');
 
@@ -95,7 +115,13 @@ export function recordAsDraft(r: CallRecordDto, idMap?: Map<string, string>): Ca
     answeredAt: date(r.answeredAt),
     endedAt: date(r.endedAt),
     agentExtension: r.agent?.extension ?? null,
-    legs: r.legs.map((l) => ({ extension: l.extension, ringingAt: date(l.ringingAt), answeredAt: date(l.answeredAt), endedAt: date(l.endedAt), result: l.result })),
+    legs: r.legs.map((l) => ({
+      extension: l.extension,
+      ringingAt: date(l.ringingAt),
+      answeredAt: date(l.answeredAt),
+      endedAt: date(l.endedAt),
+      result: l.result,
+    })),
     hangupBy: r.hangupBy,
     endReason: r.endReason,
     relatedPbxCallIds: [],

@@ -57,7 +57,9 @@ describe('auth', () => {
     const user = await ctx.f.user();
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await request(ctx.app).post('/api/auth/login').send({ email: user.email, password: `wrong-${i}-password` });
+      const res = await request(ctx.app)
+        .post('/api/auth/login')
+        .send({ email: user.email, password: `wrong-${i}-password` });
       statuses.push(res.status);
       if (res.status === 429) expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     }
@@ -119,7 +121,9 @@ describe('auth', () => {
     await request(ctx.app).post('/api/auth/login').send({ email: user.email, password: 'bad-password-1' });
     const log = await admin.agent.get('/api/audit');
     expect(log.status).toBe(200);
-    const failure = log.body.items.find((e: { action: string; details: { email?: string } }) => e.action === 'auth.login-failed' && e.details.email === user.email);
+    const failure = log.body.items.find(
+      (e: { action: string; details: { email?: string } }) => e.action === 'auth.login-failed' && e.details.email === user.email,
+    );
     expect(failure).toBeDefined();
     expect(JSON.stringify(log.body)).not.toContain('bad-password-1');
     const { agent: manager } = await ctx.f.login('manager');

@@ -42,7 +42,9 @@ async function replayScenario(name: string) {
   const allNewIds = [...ids.values()];
   const records = await h.records(allNewIds);
   seen.push(...records.map((r) => r.id));
-  const firstRx = scenario.frames.find((f) => f.raw.startsWith('Event: ') && !f.raw.includes('FullyBooted') && !f.raw.includes('ActionID'))!.rx;
+  const firstRx = scenario.frames.find(
+    (f) => f.raw.startsWith('Event: ') && !f.raw.includes('FullyBooted') && !f.raw.includes('ActionID'),
+  )!.rx;
   const shiftMs = nocel ? startedAtMs - firstRx * 1000 : 0;
   return { scenario, records, newIds, shiftMs, ids };
 }
@@ -51,7 +53,13 @@ describe('every fixture over the wire gives exactly its expected records', () =>
   for (const name of listScenarios().filter((n) => n !== 'resync_midcall')) {
     it(name, async () => {
       const { scenario, records, ids, shiftMs } = await replayScenario(name);
-      expect(callMismatches(records.map((r) => recordAsDraft(r, ids)), scenario.expected, shiftMs)).toEqual([]);
+      expect(
+        callMismatches(
+          records.map((r) => recordAsDraft(r, ids)),
+          scenario.expected,
+          shiftMs,
+        ),
+      ).toEqual([]);
       for (const r of records) {
         expect(r.state).toBe('ended');
         expect(r.endReason).toBe('normal');
@@ -76,10 +84,15 @@ describe('every fixture over the wire gives exactly its expected records', () =>
     await h.play(rewritten.frames, { fresh: false });
     const records = await h.records([...rewritten.ids.values()]);
     seen.push(...records.map((r) => r.id));
-    expect(callMismatches(records.map((r) => recordAsDraft(r, new Map(rewritten.ids))), scenario.expected, shiftSeconds * 1000)).toEqual([]);
+    expect(
+      callMismatches(
+        records.map((r) => recordAsDraft(r, new Map(rewritten.ids))),
+        scenario.expected,
+        shiftSeconds * 1000,
+      ),
+    ).toEqual([]);
   });
 });
-
 
 /** Splits a capture where its conversation is up: after the last BridgeEnter. */
 function splitWhileTalking(all: TranscriptFrame[]): [TranscriptFrame[], TranscriptFrame[]] {
@@ -100,7 +113,10 @@ describe('a PBX link that drops', () => {
   }
 
   it('comes back with the same uptime: the call in progress is resumed, not doubled', async () => {
-    const rewritten = rewriteTranscript(frames('inbound_answered'), { idBase: 20_000_000 + (process.pid % 1000) * 1000, timeShiftSeconds: 0 });
+    const rewritten = rewriteTranscript(frames('inbound_answered'), {
+      idBase: 20_000_000 + (process.pid % 1000) * 1000,
+      timeShiftSeconds: 0,
+    });
     const [head, tail] = splitWhileTalking(rewritten.frames);
     await h.play(head, { fresh: false });
     const resyncs = h.link.status().resyncs;
@@ -110,12 +126,17 @@ describe('a PBX link that drops', () => {
     const call = await oneCall(rewritten.ids, '1795715947.0');
     expect(call).toMatchObject({ state: 'ended', endReason: 'normal', disposition: 'answered', missed: false });
     expect(call.legs).toHaveLength(1);
-    const count = await ctx.ds.query(`SELECT count(*)::int AS n FROM calls WHERE pbx_call_id = ANY($1::text[])`, [[...rewritten.ids.values()]]);
+    const count = await ctx.ds.query(`SELECT count(*)::int AS n FROM calls WHERE pbx_call_id = ANY($1::text[])`, [
+      [...rewritten.ids.values()],
+    ]);
     expect(count[0].n).toBe(1);
   });
 
   it('the call ends during the outage: closed as pbx-lost at the moment the link was lost', async () => {
-    const rewritten = rewriteTranscript(frames('inbound_answered'), { idBase: 21_000_000 + (process.pid % 1000) * 1000, timeShiftSeconds: 0 });
+    const rewritten = rewriteTranscript(frames('inbound_answered'), {
+      idBase: 21_000_000 + (process.pid % 1000) * 1000,
+      timeShiftSeconds: 0,
+    });
     const [head, tail] = splitWhileTalking(rewritten.frames);
     await h.play(head, { fresh: false });
     h.pbx.pause(); // the PBX goes silent
@@ -145,7 +166,9 @@ describe('a PBX link that drops', () => {
     seen.push(...records.map((r) => r.id));
     expect(records.length).toBeGreaterThan(0);
     for (const r of records) expect(r).toMatchObject({ state: 'ended', endReason: 'pbx-restart' });
-    expect(ctx.parts.capture.live().filter((c) => rewritten.ids.has(c.pbxCallId) || [...rewritten.ids.values()].includes(c.pbxCallId))).toEqual([]);
+    expect(
+      ctx.parts.capture.live().filter((c) => rewritten.ids.has(c.pbxCallId) || [...rewritten.ids.values()].includes(c.pbxCallId)),
+    ).toEqual([]);
   });
 });
 
@@ -167,7 +190,12 @@ describe('contact matching and live updates', () => {
     expect(mine.some((u) => u.state === 'ringing' && u.contact?.id === contact.id)).toBe(true);
     const [record] = await h.records([id]);
     seen.push(record!.id);
-    expect(record).toMatchObject({ contactMatch: 'matched', contact: { id: contact.id }, organization: { id: org.id }, externalNumber: number });
+    expect(record).toMatchObject({
+      contactMatch: 'matched',
+      contact: { id: contact.id },
+      organization: { id: org.id },
+      externalNumber: number,
+    });
     expect(mine[mine.length - 1]).toEqual(record);
   });
 });
@@ -175,10 +203,13 @@ describe('contact matching and live updates', () => {
 describe('a contact created during the call', () => {
   it('re-links the call in progress, which keeps its contact to the end', async () => {
     const number = ctx.f.phone();
-    const rewritten = rewriteTranscript(frames('inbound_answered').map((f) => ({ ...f, raw: f.raw.replaceAll('+380501112233', number) })), {
-      idBase: 24_000_000 + (process.pid % 1000) * 1000,
-      timeShiftSeconds: 0,
-    });
+    const rewritten = rewriteTranscript(
+      frames('inbound_answered').map((f) => ({ ...f, raw: f.raw.replaceAll('+380501112233', number) })),
+      {
+        idBase: 24_000_000 + (process.pid % 1000) * 1000,
+        timeShiftSeconds: 0,
+      },
+    );
     const [head, tail] = splitWhileTalking(rewritten.frames);
     await h.play(head, { fresh: false });
     const pbxCallId = rewritten.ids.get('1795715947.0')!;
@@ -235,7 +266,12 @@ describe('malformed input', () => {
     const scenario = loadScenario('queue_ringall');
     const records = await h.records([...rewritten.ids.values()]);
     seen.push(...records.map((r) => r.id));
-    expect(callMismatches(records.map((r) => recordAsDraft(r, new Map(rewritten.ids))), scenario.expected)).toEqual([]);
+    expect(
+      callMismatches(
+        records.map((r) => recordAsDraft(r, new Map(rewritten.ids))),
+        scenario.expected,
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -248,9 +284,18 @@ describe('the event journal', () => {
     const journalled = await ctx.ds.query(`SELECT count(*)::int AS n FROM call_events WHERE received_at > now() - interval '1 hour'`);
     expect(journalled[0].n).toBeGreaterThan(1000);
     // wreck the records, then rebuild them from the journal
-    await ctx.ds.query(`UPDATE calls SET state = 'ended', disposition = 'failed', missed = true, answered_at = NULL WHERE id = ANY($1::uuid[])`, [seen]);
+    await ctx.ds.query(
+      `UPDATE calls SET state = 'ended', disposition = 'failed', missed = true, answered_at = NULL WHERE id = ANY($1::uuid[])`,
+      [seen],
+    );
     await ctx.ds.query(`DELETE FROM call_legs WHERE call_id = ANY($1::uuid[])`, [seen]);
-    const result = await rebuildFromJournal(ctx.ds, 'UA', createLogger('silent'), new Date(Date.now() - 3_600_000), new Date(Date.now() + 60_000));
+    const result = await rebuildFromJournal(
+      ctx.ds,
+      'UA',
+      createLogger('silent'),
+      new Date(Date.now() - 3_600_000),
+      new Date(Date.now() + 60_000),
+    );
     expect(result.events).toBeGreaterThan(1000);
     const rebuilt = (await ctx.parts.callsRepo.findByIds(seen)).map(strip);
     expect(rebuilt.sort((a, b) => a.id.localeCompare(b.id))).toEqual(live.sort((a, b) => a.id.localeCompare(b.id)));

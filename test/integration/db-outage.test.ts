@@ -46,7 +46,11 @@ it('buffers calls and journal while PostgreSQL is unreachable and writes them al
   await ctx.f.user('manager', [a]);
   await ctx.f.user('manager', [b]);
   await ctx.parts.directory.reload();
-  const calls = [capture('inbound_answered', { '101': a }), capture('queue_ringall', { '101': a, '102': b }), capture('outbound_answered', { '101': a })];
+  const calls = [
+    capture('inbound_answered', { '101': a }),
+    capture('queue_ringall', { '101': a, '102': b }),
+    capture('outbound_answered', { '101': a }),
+  ];
   const ids = calls.map((frames) => frames.find((f) => f.raw.includes('Linkedid: '))!.raw.match(/Linkedid: (\S+)/)![1]!);
 
   proxy.cut();

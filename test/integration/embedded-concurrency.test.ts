@@ -16,7 +16,10 @@ it('answers concurrent queries and transactions from many connections correctly'
             return Number(b.v) === i * 2 + 1;
           });
         }
-        const r = i % 2 ? await ds.query(`SELECT $1::int + 1 AS v`, [i]) : await ds.query(`SELECT $1::int + $2::int AS v, $3::text AS t`, [i, 1, 'x']);
+        const r =
+          i % 2
+            ? await ds.query(`SELECT $1::int + 1 AS v`, [i])
+            : await ds.query(`SELECT $1::int + $2::int AS v, $3::text AS t`, [i, 1, 'x']);
         return Number(r[0].v) === i + 1;
       }),
     );
@@ -26,7 +29,9 @@ it('answers concurrent queries and transactions from many connections correctly'
       Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? ds.query(`SELECT 1/0`) : ds.query(`SELECT $1::int AS v`, [i]))),
     );
     expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(10);
-    expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<{ v: number }[]>).value[0]!.v)).toHaveLength(30);
+    expect(
+      outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<{ v: number }[]>).value[0]!.v),
+    ).toHaveLength(30);
     const [after] = await ds.query(`SELECT 42 AS v`);
     expect(after.v).toBe(42);
 

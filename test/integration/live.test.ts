@@ -74,7 +74,9 @@ async function person(role: Role, withExtension = role === 'manager'): Promise<P
   const user = await ctx.f.user(role, extension ? [extension] : []);
   const res = await request(ctx.app).post('/api/auth/login').send({ email: user.email, password: user.password });
   expect(res.status).toBe(200);
-  const cookie = (res.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]!).find((c) => c.startsWith('calltrack_session='))!;
+  const cookie = (res.headers['set-cookie'] as unknown as string[])
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith('calltrack_session='))!;
   return { user, extension, cookie };
 }
 
@@ -84,7 +86,14 @@ async function people<const R extends Role[]>(...roles: R): Promise<{ [K in keyo
   return out as { [K in keyof R]: Person };
 }
 
-const principalOf = (p: Person): Principal => ({ userId: p.user.id, role: p.user.role as Role, email: p.user.email, name: '', locale: 'uk', via: 'session' });
+const principalOf = (p: Person): Principal => ({
+  userId: p.user.id,
+  role: p.user.role as Role,
+  email: p.user.email,
+  name: '',
+  locale: 'uk',
+  via: 'session',
+});
 
 interface Credentials {
   cookie?: string;
@@ -189,7 +198,14 @@ function callDto(o: Partial<CallRecordDto> = {}): CallRecordDto {
 }
 
 const agentOf = (p: Person) => ({ userId: p.user.id, extension: p.extension!, name: 'agent' });
-const legOf = (p: Person) => ({ extension: p.extension!, userId: p.user.id, ringingAt: new Date().toISOString(), answeredAt: null, endedAt: null, result: null });
+const legOf = (p: Person) => ({
+  extension: p.extension!,
+  userId: p.user.id,
+  ringingAt: new Date().toISOString(),
+  answeredAt: null,
+  endedAt: null,
+  result: null,
+});
 
 /**
  * Everything broadcast before now has reached these clients: a last update every one of them may
@@ -253,7 +269,10 @@ describe('the handshake', () => {
     const viaAuth = await watch({ token });
     const call = callDto({ agent: agentOf(m) });
     ctx.parts.bus.publish(call);
-    await waitFor(() => viaHeader.of(call.id).length === 1 && viaAuth.of(call.id).length === 1, 'the token clients to get the manager’s call');
+    await waitFor(
+      () => viaHeader.of(call.id).length === 1 && viaAuth.of(call.id).length === 1,
+      'the token clients to get the manager’s call',
+    );
   });
 
   it('refuses a cookie handshake from another origin, and one whose API token was revoked', async () => {
@@ -279,7 +298,10 @@ describe('who receives a call:update', () => {
     const call = callDto({ agent: agentOf(a) });
     ctx.parts.bus.publish(call);
     ctx.parts.bus.publish({ ...call, state: 'talking', version: call.version + 1 });
-    await waitFor(() => wa.of(call.id).length === 2 && ws.of(call.id).length === 2 && wadmin.of(call.id).length === 2, 'agent, supervisor, admin');
+    await waitFor(
+      () => wa.of(call.id).length === 2 && ws.of(call.id).length === 2 && wadmin.of(call.id).length === 2,
+      'agent, supervisor, admin',
+    );
     await flush([b, wb], [c, wc]);
     expect(wb.of(call.id)).toEqual([]);
     expect(wc.of(call.id)).toEqual([]);
@@ -353,7 +375,11 @@ describe('snapshots', () => {
     const [a, b, sup] = await people('manager', 'manager', 'supervisor');
     const earlierToday = new Date(Math.max(Date.now() - 3600_000, new Date().setHours(0, 0, 0, 0) + 1000));
     const todays = await ctx.f.call({ agentExtension: a.extension!, agentUserId: a.user.id, startedAt: earlierToday });
-    const yesterdays = await ctx.f.call({ agentExtension: a.extension!, agentUserId: a.user.id, startedAt: new Date(new Date().setHours(0, 0, 0, 0) - 3600_000) });
+    const yesterdays = await ctx.f.call({
+      agentExtension: a.extension!,
+      agentUserId: a.user.id,
+      startedAt: new Date(new Date().setHours(0, 0, 0, 0) - 3600_000),
+    });
     const number = ctx.f.phone();
     await ctx.parts.directory.reload();
     const [head, tail] = splitWhileTalking(capture('inbound_answered', { '101': a.extension! }, number));
@@ -382,7 +408,9 @@ describe('snapshots', () => {
     expect(wa.of(inProgress!.id).at(-1)!.version).toBeGreaterThan(again!.version);
 
     // on request, with an ack, from an earlier point in time
-    const asked = await wa.socket.timeout(5000).emitWithAck('calls:snapshot', { since: new Date(Date.now() - 2 * 86400_000).toISOString() });
+    const asked = await wa.socket
+      .timeout(5000)
+      .emitWithAck('calls:snapshot', { since: new Date(Date.now() - 2 * 86400_000).toISOString() });
     expect(asked.recent.map((c: CallRecordDto) => c.id)).toEqual(expect.arrayContaining([todays, yesterdays, inProgress!.id]));
     expect(asked.live.map((c: CallRecordDto) => c.id)).not.toContain(inProgress!.id);
   });
@@ -396,7 +424,10 @@ describe('annotations', () => {
     const [tab1, tab2, wo, wb, ws] = await Promise.all([watch(a), watch(a), watch(owner), watch(b), watch(sup)]);
     const before = (await ctx.parts.callsRepo.findByIds([id]))[0]!;
 
-    const res = await request(ctx.app).patch(`/api/calls/${id}`).set('Cookie', a.cookie).send({ topic: 'Delivery date', notes: 'call back Friday' });
+    const res = await request(ctx.app)
+      .patch(`/api/calls/${id}`)
+      .set('Cookie', a.cookie)
+      .send({ topic: 'Delivery date', notes: 'call back Friday' });
     expect(res.status).toBe(200);
 
     await waitFor(() => [tab1, tab2, wo, ws].every((w) => w.of(id).length === 1), 'the annotation everywhere');

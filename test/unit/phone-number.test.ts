@@ -19,12 +19,9 @@ describe('normalizePhone (DEFAULT_COUNTRY=UA)', () => {
     expect(normalizePhone('10001', 'UA')).toMatchObject({ kind: 'extension', extension: '10001' });
   });
 
-  it.each([[''], ['anonymous'], ['Anonymous'], ['unknown'], ['<unknown>'], ['  '], [null], [undefined]])(
-    'withheld: %p',
-    (input) => {
-      expect(normalizePhone(input, 'UA').kind).toBe('withheld');
-    },
-  );
+  it.each([[''], ['anonymous'], ['Anonymous'], ['unknown'], ['<unknown>'], ['  '], [null], [undefined]])('withheld: %p', (input) => {
+    expect(normalizePhone(input, 'UA').kind).toBe('withheld');
+  });
 
   it.each([['abc'], ['+1'], ['12345678901234567890'], ['050-ABC-22-33'], ['x'.repeat(1000)], ['+380 50 111 22 3']])(
     'garbage is reported, never thrown: %p',
