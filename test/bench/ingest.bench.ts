@@ -56,7 +56,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import AsteriskManager from 'asterisk-manager';
 import { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -956,6 +956,25 @@ async function main(): Promise<void> {
         () => parts.capture.stats().openCalls,
         () => parts.store.stats().pendingEvents,
       );
+      const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
+      const gcPauses: Array<{ kind: number; ms: number; at: number }> = [];
+      const stalls: Array<{ at: number; ms: number; batches: number }> = [];
+      let lastProbe = performance.now();
+      const probe = setInterval(() => {
+        const now = performance.now();
+        if (now - lastProbe > 50) stalls.push({ at: now, ms: now - lastProbe, batches: parts.store.stats().batches });
+        lastProbe = now;
+      }, 1);
+      const gcObserver = new PerformanceObserver((list) => {
+        for (const e of list.getEntries())
+          gcPauses.push({
+            kind: (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0,
+            ms: e.duration,
+            at: e.startTime,
+          });
+      });
+      gcObserver.observe({ entryTypes: ['gc'] });
       const startedAt = performance.now();
       await new Promise<void>((resolve) => {
         const tick = () => {
@@ -976,6 +995,15 @@ async function main(): Promise<void> {
       });
       reader.close();
       const paceSeconds = (performance.now() - startedAt) / 1000;
+      loopDelay.disable();
+      gcObserver.disconnect();
+      clearInterval(probe);
+      if (process.env.BENCH_DEBUG_STALLS) {
+        for (const st of stalls) {
+          const gcs = gcPauses.filter((g) => g.at + g.ms >= st.at - st.ms && g.at <= st.at).map((g) => `${g.kind}:${fmt(g.ms, 1)}`);
+          log(`  stall at +${fmt((st.at - startedAt) / 1000, 2)} s: ${fmt(st.ms, 0)} ms; store batches ${st.batches}; gc ${gcs.join(' ')}`);
+        }
+      }
       await waitUntil(() => handled - handledBefore >= sent, 'the pipeline to handle the paced frames', 60_000, 1);
       latencyBase = -1;
       onHandled = null;
@@ -1011,6 +1039,18 @@ async function main(): Promise<void> {
           target: '< 200 MiB',
           pass: mb(sampler.peakRss) < 200,
         },
+      );
+      const gcOf = (kinds: number[]) => {
+        const p = gcPauses.filter((g) => kinds.includes(g.kind)).map((g) => g.ms);
+        return `${p.length} (total ${fmt(
+          p.reduce((a, b) => a + b, 0),
+          0,
+        )} ms, max ${fmt(Math.max(0, ...p), 1)} ms)`;
+      };
+      info.push(
+        `latency phase: event-loop delay p50 ${fmt(loopDelay.percentile(50) / 1e6, 2)} ms, p99 ${fmt(loopDelay.percentile(99) / 1e6, 2)} ms, ` +
+          `max ${fmt(loopDelay.max / 1e6, 1)} ms; GC pauses: scavenges ${gcOf([constants.NODE_PERFORMANCE_GC_MINOR])}, ` +
+          `mark-compacts ${gcOf([constants.NODE_PERFORMANCE_GC_MAJOR, constants.NODE_PERFORMANCE_GC_INCREMENTAL])}`,
       );
       info.push(
         `latency stream: ${fmt(L.frames)} frames, ${fmt(L.calls)} calls; ${fmt(latencyCount)} samples ` +
