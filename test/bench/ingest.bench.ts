@@ -48,6 +48,7 @@
  *   --keep-db             do not drop calltrack_bench_ingest at the end
  *   --in-process          measure in this process (with the TypeScript hook) instead of a compiled copy
  *   DATABASE_URL          admin connection (default postgres://postgres@127.0.0.1:5432/postgres)
+ *   BENCH_DB              the throwaway database (default calltrack_bench_ingest; dropped at the start and the end)
  */
 import v8 from 'node:v8';
 import 'reflect-metadata';
@@ -554,7 +555,8 @@ function startSampler(openCalls: () => number, pendingEvents: () => number): Sam
 // database
 
 const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = 'calltrack_bench_ingest';
+const BENCH_DB = process.env.BENCH_DB ?? 'calltrack_bench_ingest';
+if (!/^[a-z_][a-z0-9_]*$/.test(BENCH_DB)) throw new Error('BENCH_DB must be a plain lower-case identifier');
 const benchUrl = (() => {
   const u = new URL(ADMIN_URL);
   u.pathname = `/${BENCH_DB}`;

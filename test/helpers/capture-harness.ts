@@ -128,3 +128,12 @@ export function recordAsDraft(r: CallRecordDto, idMap?: Map<string, string>): Ca
     recordingFile: r.recording ? r.recording.fileName.replace(/\d{6,}\.\d+/g, (t) => back.get(t) ?? t) : null,
   };
 }
+
+/** Splits a capture where its conversation is up: after the last BridgeEnter. */
+export function splitWhileTalking(all: TranscriptFrame[]): [TranscriptFrame[], TranscriptFrame[]] {
+  let at = -1;
+  all.forEach((f, i) => {
+    if (f.raw.startsWith('Event: BridgeEnter')) at = i;
+  });
+  return [all.slice(0, at + 1), all.slice(at + 1)];
+}

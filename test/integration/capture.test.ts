@@ -4,7 +4,7 @@ import path from 'node:path';
 import { rebuildFromJournal } from '../../src/asterisk/journal-replay';
 import type { CallRecordDto } from '../../src/calls/call-record';
 import { createLogger } from '../../src/logger';
-import { startCaptureHarness, recordAsDraft, waitFor, type CaptureHarness } from '../helpers/capture-harness';
+import { startCaptureHarness, recordAsDraft, waitFor, type CaptureHarness, splitWhileTalking } from '../helpers/capture-harness';
 import { AMI_FIXTURES_DIR, callMismatches, listScenarios, loadScenario } from '../helpers/fixtures';
 import { createTestContext, type TestContext } from '../helpers/test-context';
 
@@ -95,15 +95,6 @@ describe('every fixture over the wire gives exactly its expected records', () =>
     ).toEqual([]);
   });
 });
-
-/** Splits a capture where its conversation is up: after the last BridgeEnter. */
-function splitWhileTalking(all: TranscriptFrame[]): [TranscriptFrame[], TranscriptFrame[]] {
-  let at = -1;
-  all.forEach((f, i) => {
-    if (f.raw.startsWith('Event: BridgeEnter')) at = i;
-  });
-  return [all.slice(0, at + 1), all.slice(at + 1)];
-}
 
 describe('a PBX link that drops', () => {
   async function oneCall(ids: ReadonlyMap<string, string>, original: string): Promise<CallRecordDto> {

@@ -13,7 +13,7 @@ import { createSocketServer, type SocketServer } from '../../src/live/socket.ser
 import { createLogger } from '../../src/logger';
 import type { Principal } from '../../src/users/principal';
 import type { Role } from '../../src/users/user.entity';
-import { startCaptureHarness, waitFor, type CaptureHarness } from '../helpers/capture-harness';
+import { startCaptureHarness, waitFor, type CaptureHarness, splitWhileTalking } from '../helpers/capture-harness';
 import { AMI_FIXTURES_DIR } from '../helpers/fixtures';
 import { createTestContext, type TestContext } from '../helpers/test-context';
 
@@ -229,14 +229,6 @@ function capture(scenario: string, phones: Record<string, string>, callerNumber:
   const rewritten = rewriteTranscript(swapped, { idBase, timeShiftSeconds: shift });
   idBase = rewritten.nextIdBase + 1;
   return rewritten.frames;
-}
-
-function splitWhileTalking(all: TranscriptFrame[]): [TranscriptFrame[], TranscriptFrame[]] {
-  let at = -1;
-  all.forEach((f, i) => {
-    if (f.raw.startsWith('Event: BridgeEnter')) at = i;
-  });
-  return [all.slice(0, at + 1), all.slice(at + 1)];
 }
 
 const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]!);
