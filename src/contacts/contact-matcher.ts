@@ -59,32 +59,15 @@ export function decideMatch(rows: PhoneOwnerRow[]): MatchResult {
   return { match: 'ambiguous', contact: null, organization: sharedOrg, candidates };
 }
 
-/** Everyone who has `e164` as a phone: the contacts, and organizations by their own phones. */
-export async function findPhoneOwners(ds: DataSource, e164: string): Promise<PhoneOwnerRow[]> {
-  return ds.query(
-    `SELECT c.id AS contact_id,
-            trim(c.first_name || ' ' || coalesce(c.last_name, '')) AS contact_name,
-            coalesce(c.organization_id, o.id) AS organization_id,
-            coalesce(co.name, o.name) AS organization_name,
-            CASE WHEN p.contact_id IS NOT NULL THEN 'contact' ELSE 'organization' END AS via
-       FROM phones p
-       LEFT JOIN contacts c ON c.id = p.contact_id
-       LEFT JOIN organizations co ON co.id = c.organization_id
-       LEFT JOIN organizations o ON o.id = p.organization_id
-      WHERE p.e164 = $1
-      LIMIT 50`,
-    [e164],
-  );
-}
-
 export async function matchNumber(ds: DataSource, e164: string | null): Promise<MatchResult> {
-  return e164 ? decideMatch(await findPhoneOwners(ds, e164)) : NONE;
+  return e164 ? (await matchNumbers(ds, [e164])).get(e164)! : NONE;
 }
 
 /**
- * matchNumber for many numbers in one query (the capture pipeline asks for every new call's
- * number: one round trip per call cannot keep up with a busy PBX). The same owners, at most 50 a
- * number, as findPhoneOwners. Every number asked for has a result.
+ * Who has each number: its contacts, and organizations by their own phones (at most 50 owners a
+ * number), decided by decideMatch. One query for many numbers: the capture pipeline asks for
+ * every new call's number, and one round trip per call cannot keep up with a busy PBX. Every
+ * number asked for has a result.
  */
 export async function matchNumbers(ds: DataSource, e164s: readonly string[]): Promise<Map<string, MatchResult>> {
   const unique = [...new Set(e164s)];

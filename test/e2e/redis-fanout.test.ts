@@ -1,3 +1,4 @@
+import { callRecord } from '../factories/call-record';
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -215,39 +216,7 @@ async function watch(node: Node, p: Person, o: { reconnection?: boolean } = {}):
   return w;
 }
 
-function callDto(o: Partial<CallRecordDto>): CallRecordDto {
-  return {
-    id: crypto.randomUUID(),
-    version: Date.now() * 1000,
-    pbxCallId: `${Math.floor(Date.now() / 1000)}.${crypto.randomInt(1e9)}`,
-    direction: 'inbound',
-    state: 'ringing',
-    disposition: null,
-    missed: false,
-    externalNumber: f.phone(),
-    externalNumberRaw: null,
-    trackingNumber: null,
-    startedAt: new Date().toISOString(),
-    answeredAt: null,
-    endedAt: null,
-    waitSeconds: null,
-    talkSeconds: null,
-    durationSeconds: null,
-    agent: null,
-    legs: [],
-    hangupBy: null,
-    contact: null,
-    organization: null,
-    contactMatch: 'none',
-    endReason: null,
-    relatedCallIds: [],
-    recording: null,
-    topic: null,
-    outcome: null,
-    notes: null,
-    ...o,
-  };
-}
+const callDto = callRecord;
 
 const agentOf = (p: Person) => ({ userId: p.id, extension: p.extension!, name: 'agent' });
 

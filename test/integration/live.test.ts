@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import { callRecord } from '../factories/call-record';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -162,40 +162,7 @@ async function refusal(c: Credentials): Promise<{ message: string; code: unknown
 // ---------------------------------------------------------------------------------------------
 // calls
 
-function callDto(o: Partial<CallRecordDto> = {}): CallRecordDto {
-  const now = new Date();
-  return {
-    id: crypto.randomUUID(),
-    version: Date.now() * 1000,
-    pbxCallId: `${Math.floor(Date.now() / 1000)}.${crypto.randomInt(1e9)}`,
-    direction: 'inbound',
-    state: 'ringing',
-    disposition: null,
-    missed: false,
-    externalNumber: ctx.f.phone(),
-    externalNumberRaw: null,
-    trackingNumber: null,
-    startedAt: now.toISOString(),
-    answeredAt: null,
-    endedAt: null,
-    waitSeconds: null,
-    talkSeconds: null,
-    durationSeconds: null,
-    agent: null,
-    legs: [],
-    hangupBy: null,
-    contact: null,
-    organization: null,
-    contactMatch: 'none',
-    endReason: null,
-    relatedCallIds: [],
-    recording: null,
-    topic: null,
-    outcome: null,
-    notes: null,
-    ...o,
-  };
-}
+const callDto = callRecord;
 
 const agentOf = (p: Person) => ({ userId: p.user.id, extension: p.extension!, name: 'agent' });
 const legOf = (p: Person) => ({
