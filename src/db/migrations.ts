@@ -1,6 +1,12 @@
 import { InitialSchema1795716000000 } from '../../migrations/1795716000000-InitialSchema';
 import { CallEventJournal1795716100000 } from '../../migrations/1795716100000-CallEventJournal';
 import { CallListAccessIndexes1795719960632 } from '../../migrations/1795719960632-CallListAccessIndexes';
+import { RecordingsAndReviews1795800000000 } from '../../migrations/1795800000000-RecordingsAndReviews';
 
 /** Every migration, in order. `npm run migration:create` appends here. */
-export const migrations = [InitialSchema1795716000000, CallEventJournal1795716100000, CallListAccessIndexes1795719960632];
+export const migrations = [
+  InitialSchema1795716000000,
+  CallEventJournal1795716100000,
+  CallListAccessIndexes1795719960632,
+  RecordingsAndReviews1795800000000,
+];
