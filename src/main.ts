@@ -27,6 +27,7 @@ import { createApp, type PbxStatus } from './http/app';
 import { createSocketServer } from './live/socket.server';
 import { createLogger, type Logger } from './logger';
 import { createAuthService } from './users/auth.service';
+import { createCredentialEvents } from './users/credential-events';
 import { ensureFirstAdmin, resolveSessionSecret } from './users/bootstrap';
 import { createExtensionDirectory } from './users/extension-directory';
 import { createUsersService } from './users/users.service';
@@ -71,8 +72,9 @@ export function wire(ds: DataSource, o: WireOptions) {
   const audit = createAuditService(ds);
   const directory = createExtensionDirectory(ds);
   const bus = createCallBus();
-  const users = createUsersService({ ds, directory, audit });
-  const auth = createAuthService({ ds, sessionSecret: o.sessionSecret, audit });
+  const credentials = createCredentialEvents();
+  const users = createUsersService({ ds, directory, audit, credentials });
+  const auth = createAuthService({ ds, sessionSecret: o.sessionSecret, audit, credentials });
   const contacts = createContactsService({ ds, defaultCountry: o.defaultCountry, onNumbersChanged: (numbers) => relink(numbers) });
   const callsRepo = createCallsRepository(ds);
   const store = createCallStore({ ds, logger, onApplied: (applied) => capture.onApplied(applied) });
@@ -111,7 +113,7 @@ export function wire(ds: DataSource, o: WireOptions) {
     webDir: o.webDir,
     version: packageVersion(),
   });
-  return { audit, directory, bus, users, auth, contacts, callsRepo, store, capture, calls, outcomes, clickToCall, app };
+  return { audit, directory, bus, credentials, users, auth, contacts, callsRepo, store, capture, calls, outcomes, clickToCall, app };
 }
 
 /**
@@ -158,6 +160,7 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
     calls: parts.callsRepo,
     capture: parts.capture,
     bus: parts.bus,
+    credentials: parts.credentials,
     ds,
     pbxStatus: () => pbxStatus(),
     redisUrl: config.redisUrl,

@@ -8,6 +8,7 @@ import { SESSION_COOKIE, readCookie } from '../http/auth.middleware';
 import type { PbxStatus } from '../http/app';
 import type { Logger } from '../logger';
 import type { AuthService } from '../users/auth.service';
+import type { CredentialEvents } from '../users/credential-events';
 import type { Principal } from '../users/principal';
 import {
   audienceRooms,
@@ -33,6 +34,8 @@ import type { CallsSnapshot, ClientToServerEvents, PbxLinkStatus, ServerToClient
 /** Between calltrack processes (through the adapter): the PBX link status of the process holding the AMI listener. */
 interface InterServerEvents {
   'pbx:status': (status: PbxLinkStatus) => void;
+  /** a user's credentials changed in some process: every process checks that user's sockets again */
+  'credentials:changed': (userId: string) => void;
 }
 export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -44,6 +47,8 @@ export interface SocketServerDeps {
   /** the capture pipeline: records of the calls in progress in this process */
   capture: { live(): CallRecordDto[] };
   bus: Pick<CallBus, 'subscribe'>;
+  /** logout, password/role change, deactivation, revoked token: that user's sockets are checked at once */
+  credentials?: Pick<CredentialEvents, 'subscribe'>;
   /** for the contact owners (the one piece of the access rule not in the record) */
   ds: DataSource;
   pbxStatus?: () => PbxStatus;
@@ -268,7 +273,10 @@ export async function createSocketServer(httpServer: http.Server, deps: SocketSe
     // on every connect, recovered or not: the recovery covers only a short gap, the snapshot all
     snapshotFor(held.principal, startOfToday()).then(
       (snapshot) => socket.emit('calls:snapshot', snapshot),
-      (err: unknown) => logger.error({ err, userId: socket.data.userId }, 'could not build the calls snapshot'),
+      (err: unknown) => {
+        logger.error({ err, userId: socket.data.userId }, 'could not build the calls snapshot');
+        socket.emit('calls:snapshot-failed', { error: { code: 'unavailable', message: 'The call list is unavailable; retrying' } });
+      },
     );
 
     // one request at a time per socket: a client asking in a loop cannot take the database pool
@@ -282,6 +290,7 @@ export async function createSocketServer(httpServer: http.Server, deps: SocketSe
           reply(await snapshotFor(credentials.get(socket)!.principal, since));
         } catch (err) {
           logger.error({ err, userId: socket.data.userId }, 'could not answer a calls snapshot request');
+          reply({ error: { code: 'unavailable', message: 'The call list is unavailable; try again later' } });
         }
       });
     });
@@ -378,6 +387,22 @@ export async function createSocketServer(httpServer: http.Server, deps: SocketSe
       }
     }
   }
+  /** One user's sockets in this process checked again now (their session may just have ended). */
+  async function recheckUser(userId: string): Promise<void> {
+    for (const socket of [...io.of('/').sockets.values()]) {
+      if (closing) return;
+      if (socket.data.userId !== userId) continue;
+      await stillValid(socket).catch((err: unknown) => logger.warn({ err, userId }, 'could not check a socket session again; keeping it'));
+    }
+  }
+  const unsubscribeCredentials =
+    deps.credentials?.subscribe((userId) => {
+      if (closing) return;
+      void recheckUser(userId);
+      if (redis) io.serverSideEmit('credentials:changed', userId);
+    }) ?? (() => undefined);
+  if (redis) io.on('credentials:changed', (userId) => void recheckUser(userId));
+
   const revalidateTimer = setInterval(() => {
     revalidating ??= revalidate().finally(() => (revalidating = null));
   }, deps.revalidateMs ?? 60_000);
@@ -394,6 +419,7 @@ export async function createSocketServer(httpServer: http.Server, deps: SocketSe
       if (closing) return;
       closing = true;
       unsubscribe();
+      unsubscribeCredentials();
       clearInterval(pbxTimer);
       clearInterval(revalidateTimer);
       contactOwners.close();

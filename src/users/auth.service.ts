@@ -5,6 +5,7 @@ import type { AuditService } from '../audit/audit.service';
 import { AppError, notFound } from '../errors';
 import { ApiToken } from './api-token.entity';
 import { DUMMY_HASH, verifyPassword } from './password';
+import type { CredentialEvents } from './credential-events';
 import type { Principal } from './principal';
 import { Session } from './session.entity';
 import { User } from './user.entity';
@@ -26,8 +27,13 @@ const toPrincipal = (u: User, via: Principal['via']): Principal => ({
   via,
 });
 
-export function createAuthService(deps: { ds: DataSource; sessionSecret: string; audit: AuditService }) {
-  const { ds, sessionSecret, audit } = deps;
+export function createAuthService(deps: {
+  ds: DataSource;
+  sessionSecret: string;
+  audit: AuditService;
+  credentials?: Pick<CredentialEvents, 'changed'>;
+}) {
+  const { ds, sessionSecret, audit, credentials } = deps;
   const hmac = (token: string) => crypto.createHmac('sha256', sessionSecret).update(token).digest('hex');
   const byAccountAndIp = new RateLimiterMemory({
     points: FAILURES_PER_ACCOUNT_AND_IP,
@@ -70,7 +76,11 @@ export function createAuthService(deps: { ds: DataSource; sessionSecret: string;
     },
 
     async logout(token: string): Promise<void> {
-      await ds.getRepository(Session).delete({ tokenHash: hmac(token) });
+      const repo = ds.getRepository(Session);
+      const session = await repo.findOneBy({ tokenHash: hmac(token) });
+      if (!session) return;
+      await repo.delete({ id: session.id });
+      credentials?.changed(session.userId);
     },
 
     async fromSession(token: string): Promise<Principal | null> {
@@ -115,6 +125,8 @@ export function createAuthService(deps: { ds: DataSource; sessionSecret: string;
     async revokeApiToken(actor: Principal, id: string): Promise<void> {
       const result = await ds.getRepository(ApiToken).update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
       if (!result.affected) throw notFound('API token');
+      const row = await ds.getRepository(ApiToken).findOneBy({ id });
+      if (row) credentials?.changed(row.userId);
       await audit.record(actor, 'token.revoke', 'api_token', id);
     },
   };

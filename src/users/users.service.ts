@@ -5,6 +5,7 @@ import { conflict, invalid, notFound } from '../errors';
 import { Extension } from './extension.entity';
 import type { ExtensionDirectory } from './extension-directory';
 import { hashPassword } from './password';
+import type { CredentialEvents } from './credential-events';
 import type { Principal } from './principal';
 import { Session } from './session.entity';
 import { User, type Locale, type Role } from './user.entity';
@@ -12,8 +13,13 @@ import { toUserDto, type createUserBody, type updateUserBody, type UserDto } fro
 
 export type UsersService = ReturnType<typeof createUsersService>;
 
-export function createUsersService(deps: { ds: DataSource; directory: ExtensionDirectory; audit: AuditService }) {
-  const { ds, directory, audit } = deps;
+export function createUsersService(deps: {
+  ds: DataSource;
+  directory: ExtensionDirectory;
+  audit: AuditService;
+  credentials?: Pick<CredentialEvents, 'changed'>;
+}) {
+  const { ds, directory, audit, credentials } = deps;
   const users = ds.getRepository(User);
 
   async function extensionsByUser(ids: string[]): Promise<Map<string, string[]>> {
@@ -99,6 +105,7 @@ export function createUsersService(deps: { ds: DataSource; directory: ExtensionD
         if (passwordHash || body.active === false) await m.getRepository(Session).delete({ userId: id });
       });
       await directory.reload();
+      if (passwordHash || body.active !== undefined || (body.role && body.role !== user.role)) credentials?.changed(id);
       await audit.record(actor, 'user.update', 'user', id, { fields: Object.keys(body).filter((k) => k !== 'password') });
       return get(id);
     },
@@ -107,6 +114,7 @@ export function createUsersService(deps: { ds: DataSource; directory: ExtensionD
       if (actor.userId === id) throw invalid('You cannot delete yourself');
       const result = await users.delete({ id });
       if (!result.affected) throw notFound('User');
+      credentials?.changed(id);
       await directory.reload();
       await audit.record(actor, 'user.delete', 'user', id);
     },

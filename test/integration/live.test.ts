@@ -40,6 +40,7 @@ beforeAll(async () => {
     calls: ctx.parts.callsRepo,
     capture: ctx.parts.capture,
     bus: ctx.parts.bus,
+    credentials: ctx.parts.credentials,
     ds: ctx.ds,
     pbxStatus: () => pbxNow,
     pbxPollMs: 50,
@@ -413,31 +414,61 @@ describe('pbx:status', () => {
 });
 
 describe('sessions that end', () => {
-  it('a logged-out session is disconnected (on the next check, and when it asks for a snapshot) and cannot reconnect', async () => {
+  it('a logged-out session loses its sockets at once (no periodic check needed); the user’s other session keeps its own', async () => {
     const m = await person('manager');
-    const w1 = await watch(m);
-    const w2 = await watch(m);
+    const other = await request(ctx.app).post('/api/auth/login').send({ email: m.user.email, password: m.user.password });
+    const otherCookie = (other.headers['set-cookie'] as unknown as string[])
+      .map((c) => c.split(';')[0]!)
+      .find((c) => c.startsWith('calltrack_session='))!;
+    const [w1, w2, kept] = await Promise.all([watch(m), watch(m), watch({ cookie: otherCookie })]);
     expect((await request(ctx.app).post('/api/auth/logout').set('Cookie', m.cookie)).status).toBe(204);
 
-    await expect(w1.socket.timeout(1000).emitWithAck('calls:snapshot', {})).rejects.toThrow();
-    await waitFor(() => w1.disconnects.includes('io server disconnect'), 'the snapshot request to end the socket');
-
-    await live.revalidate();
-    await waitFor(() => w2.disconnects.includes('io server disconnect'), 'the periodic check to end the socket');
+    await waitFor(
+      () => w1.disconnects.includes('io server disconnect') && w2.disconnects.includes('io server disconnect'),
+      'the logout to end both sockets of that session',
+    );
     expect((await refusal({ cookie: m.cookie })).code).toBe('unauthenticated');
+    // the other session of the same user is still live and still served
+    const snapshot = await kept.socket.timeout(5000).emitWithAck('calls:snapshot', {});
+    expect('error' in snapshot).toBe(false);
+    expect(kept.disconnects).toEqual([]);
   });
 
-  it('a deactivated user is disconnected; a promoted one joins the supervisors room', async () => {
+  it('a session that ended without a credentials event is caught by the snapshot request and by the periodic check', async () => {
+    const m = await person('manager');
+    const [w1, w2] = await Promise.all([watch(m), watch(m)]);
+    await ctx.ds.query(`DELETE FROM sessions WHERE user_id = $1`, [m.user.id]); // e.g. expired, or removed by another process
+    await expect(w1.socket.timeout(1000).emitWithAck('calls:snapshot', {})).rejects.toThrow();
+    await waitFor(() => w1.disconnects.includes('io server disconnect'), 'the snapshot request to end the socket');
+    await live.revalidate();
+    await waitFor(() => w2.disconnects.includes('io server disconnect'), 'the periodic check to end the socket');
+  });
+
+  it('a revoked API token loses its socket at once', async () => {
+    const admin = await person('admin', false);
+    const m = await person('manager');
+    const { token, id } = await ctx.parts.auth.createApiToken(principalOf(admin), 'integration', m.user.id);
+    const w = await watch({ token });
+    await ctx.parts.auth.revokeApiToken(principalOf(admin), id);
+    await waitFor(() => w.disconnects.includes('io server disconnect'), 'the revocation to end the socket');
+  });
+
+  it('a deactivated user is disconnected at once; a promoted one joins the supervisors room at once', async () => {
     const admin = await person('admin', false);
     const [gone, promoted, other] = await people('manager', 'manager', 'manager');
     const [wg, wp] = await Promise.all([watch(gone), watch(promoted)]);
     await ctx.parts.users.update(principalOf(admin), gone.user.id, { active: false });
     await ctx.parts.users.update(principalOf(admin), promoted.user.id, { role: 'supervisor' });
-    await live.revalidate();
+    // no periodic check: the changes themselves make the live layer look again
     await waitFor(() => wg.disconnects.includes('io server disconnect'), 'the deactivated user’s socket to end');
-    const call = callDto({ agent: agentOf(other) });
-    ctx.parts.bus.publish(call);
-    await waitFor(() => wp.of(call.id).length === 1, 'the promoted user to see every call');
+    // the promoted socket joins the supervisors room once its check ran: another manager's calls reach it
+    const sent: string[] = [];
+    await waitFor(() => {
+      const call = callDto({ agent: agentOf(other) });
+      sent.push(call.id);
+      ctx.parts.bus.publish(call);
+      return sent.some((id) => wp.of(id).length === 1);
+    }, 'the promoted user to see every call');
   });
 
   it('disconnectUser ends every socket of that user', async () => {

@@ -76,12 +76,15 @@ export class LiveCalls {
     });
     socket.on('call:update', (call) => this.apply(call));
     socket.on('calls:snapshot', (snapshot) => void this.applySnapshot(snapshot));
+    // the server could not list the calls on connect (its database is down?): ask again shortly
+    socket.on('calls:snapshot-failed', () => this.retrySnapshot());
     socket.on('pbx:status', (status) => this.setPbx(status));
     document.addEventListener('visibilitychange', this.onVisible);
   }
 
   disconnect(): void {
     clearTimeout(this.retry);
+    clearTimeout(this.snapshotRetry);
     document.removeEventListener('visibilitychange', this.onVisible);
     this.socket?.disconnect();
     this.socket = null;
@@ -95,11 +98,28 @@ export class LiveCalls {
     const socket = this.socket;
     if (!socket?.connected) return Promise.resolve();
     return new Promise((resolve) => {
-      socket.timeout(10_000).emit('calls:snapshot', {}, (err, snapshot) => {
-        if (!err && snapshot) void this.applySnapshot(snapshot).then(resolve);
-        else resolve();
+      socket.timeout(10_000).emit('calls:snapshot', {}, (err, result) => {
+        if (!err && result && !('error' in result)) void this.applySnapshot(result).then(resolve);
+        else {
+          this.retrySnapshot();
+          resolve();
+        }
       });
     });
+  }
+
+  private snapshotRetry: ReturnType<typeof setTimeout> | undefined;
+  private snapshotDelayMs = 2000;
+
+  /** Asks for a snapshot again later, backing off up to 30 s while the server cannot give one. */
+  private retrySnapshot(): void {
+    clearTimeout(this.snapshotRetry);
+    this.snapshotRetry = setTimeout(() => {
+      const before = this.snapshots;
+      void this.requestSnapshot().then(() => {
+        this.snapshotDelayMs = this.snapshots > before ? 2000 : Math.min(this.snapshotDelayMs * 2, 30_000);
+      });
+    }, this.snapshotDelayMs);
   }
 
   private readonly onVisible = () => {
