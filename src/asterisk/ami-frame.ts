@@ -165,3 +165,69 @@ function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
   else o[key] = value;
 }
+
+/**
+ * A stream of AMI text (socket chunks cut anywhere) → one `onMessage` per complete message, each
+ * exactly as parseAmiFrame (and so the asterisk-manager client) parses it. This replaces the
+ * client's own reader on the socket (ami.client.ts): that one re-splits and re-joins its whole
+ * backlog on every chunk (quadratic in a large chunk) and costs ~20 µs per event; this one finds
+ * message ends with indexOf and parses each message once (~4 µs). Blank lines between messages
+ * (the client would emit an empty `{}`) are skipped.
+ */
+export function createAmiStreamParser(onMessage: (frame: AmiFrame) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    const text = pending.length ? pending + chunk : chunk;
+    let pos = 0;
+    for (;;) {
+      // blank lines before a message, and the greeting line, belong to no message
+      while (pos < text.length && (text.charCodeAt(pos) === 10 || (text.charCodeAt(pos) === 13 && text.charCodeAt(pos + 1) === 10)))
+        pos += text.charCodeAt(pos) === 13 ? 2 : 1;
+      if (text.startsWith(GREETING, pos)) {
+        const nl = text.indexOf('\n', pos);
+        if (nl === -1) break;
+        pos = nl + 1;
+        continue;
+      }
+      const end = isFollowsStart(text, pos) ? followsEnd(text, pos) : messageEnd(text, pos);
+      if (end === -1) break;
+      onMessage(parseAmiFrame(text.slice(pos, end)));
+      pos = end;
+    }
+    pending = pos === 0 ? text : text.slice(pos);
+  };
+}
+
+/** The index just past the blank line ending the message that starts at `pos`; -1: not complete yet. */
+function messageEnd(text: string, pos: number): number {
+  let from = pos;
+  for (;;) {
+    const nl = text.indexOf('\n', from);
+    if (nl === -1) return -1;
+    const next = text.charCodeAt(nl + 1);
+    if (next === 10) return nl + 2;
+    if (next === 13 && text.charCodeAt(nl + 2) === 10) return nl + 3;
+    if (Number.isNaN(next) || (next === 13 && nl + 2 >= text.length)) return -1;
+    from = nl + 1;
+  }
+}
+
+/** `Response: Follows`: past the blank line after `--END COMMAND--` (or `--END SMS EVENT--`). */
+function followsEnd(text: string, pos: number): number {
+  let from = pos;
+  for (;;) {
+    const a = text.indexOf('\n--END COMMAND--', from);
+    const b = text.indexOf('\n--END SMS EVENT--', from);
+    const marker = a === -1 ? b : b === -1 ? a : Math.min(a, b);
+    if (marker === -1) return -1;
+    const nl = text.indexOf('\n', marker + 1);
+    if (nl === -1) return -1;
+    // the marker must be a whole line (an optional \r before the newline)
+    const line = text.slice(marker + 1, text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
+    if (line !== '--END COMMAND--' && line !== '--END SMS EVENT--') {
+      from = marker + 1;
+      continue;
+    }
+    return messageEnd(text, marker + 1);
+  }
+}

@@ -43,6 +43,8 @@ declare module 'asterisk-manager' {
       removeListener(event: string, listener: (...args: never[]) => void): this;
       removeAllListeners(event?: string): this;
       listeners(event: string): Array<(...args: unknown[]) => void>;
+      /** `rawevent` with a parsed frame: the library routes it (ActionID callbacks, managerevent, …). */
+      emit(event: 'rawevent', frame: Frame): boolean;
     }
   }
 

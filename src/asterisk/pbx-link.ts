@@ -29,6 +29,8 @@ export function createPbxLink(o: PbxLinkOptions) {
   const mono = o.mono ?? (() => performance.now());
   const counters = { frames: 0, ignored: 0, resyncs: 0, resyncFailures: 0 };
   let sweepTimer: NodeJS.Timeout | null = null;
+  /** the call store is behind (the database is slow or away): the link is paused */
+  let pressure = false;
 
   const control = (event: PbxEvent) => capture.handle(event, { kind: 'control', payload: event, receivedAt: event.at });
 
@@ -77,7 +79,16 @@ export function createPbxLink(o: PbxLinkOptions) {
       logger.warn(info, 'the PBX restarted; closing every call in progress');
       control({ type: 'pbx-restart', at, mono: mono() });
     }),
-    client.onLogin(() => resync()),
+    client.onLogin(async () => {
+      await resync();
+      // a new connection reads until its resync is done; still behind: pause it too
+      if (pressure) client.pause();
+    }),
+    capture.onBackpressure((on) => {
+      pressure = on;
+      if (on) client.pause();
+      else client.resume();
+    }),
   ];
 
   return {

@@ -92,6 +92,7 @@ export function createCallCapture(o: CallCaptureOptions) {
   const rememberEnded = o.rememberEnded ?? 5000;
   const counters = { events: 0, changes: 0, errors: 0 };
   const matching = new Set<Promise<void>>();
+  const pressureListeners = new Set<(on: boolean) => void>();
 
   function snapshot(c: LiveCall): CallSnapshot {
     const agent = c.draft.agentExtension ? directory.lookup(c.draft.agentExtension) : undefined;
@@ -313,6 +314,15 @@ export function createCallCapture(o: CallCaptureOptions) {
     journalOnly(pbxCallId: string | null, raw: { kind: 'ami'; payload: unknown; receivedAt: Date }, mono: number): void {
       if (o.journal === false) return;
       store.journal({ pbxCallId, receivedAt: raw.receivedAt, mono, kind: raw.kind, payload: raw.payload });
+    },
+
+    /** The store's back-pressure (it is behind the event stream), passed on to whoever feeds us. */
+    backpressure(on: boolean): void {
+      for (const listener of [...pressureListeners]) listener(on);
+    },
+    onBackpressure(listener: (on: boolean) => void): () => void {
+      pressureListeners.add(listener);
+      return () => pressureListeners.delete(listener);
     },
 
     /** The database's view after a write: ids chosen earlier win, annotations made elsewhere flow in. */

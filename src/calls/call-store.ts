@@ -45,7 +45,7 @@ export interface CallStoreOptions {
   maxBatchCalls?: number;
   /** most journal events written in one batch (default 20 000) */
   maxBatchEvents?: number;
-  /** journal events buffered during an outage before back-pressure (default 200 000) */
+  /** journal events buffered (a slow or absent database) before back-pressure (default 50 000) */
   maxBufferedEvents?: number;
   /** after each successful write */
   onApplied?: (calls: AppliedCall[]) => void;
@@ -382,7 +382,7 @@ export function createCallStore(o: CallStoreOptions) {
   const flushDelayMs = o.flushDelayMs ?? 20;
   const maxBatchCalls = o.maxBatchCalls ?? 1000;
   const maxBatchEvents = o.maxBatchEvents ?? 20_000;
-  const maxBufferedEvents = o.maxBufferedEvents ?? 200_000;
+  const maxBufferedEvents = o.maxBufferedEvents ?? 50_000;
   const retryBaseMs = o.retryBaseMs ?? 250;
   const retryCapMs = o.retryCapMs ?? 30_000;
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import AsteriskManager from 'asterisk-manager';
-import { parseAmiFrame, type AmiFrame } from '../../src/asterisk/ami-frame';
+import { createAmiStreamParser, parseAmiFrame, type AmiFrame } from '../../src/asterisk/ami-frame';
 import { toPbxEvent } from '../../src/asterisk/to-pbx-event';
 import type { PbxEvent } from '../../src/calls/pbx-event';
 import { listScenarios, loadScenario } from '../helpers/fixtures';
@@ -98,6 +98,69 @@ describe('parseAmiFrame', () => {
     expect(Object.getPrototypeOf(f)).toBe(Object.prototype);
     expect(Object.hasOwn(f, '__proto__')).toBe(true);
     expect(f.constructor).toBe('b');
+  });
+});
+
+describe('createAmiStreamParser', () => {
+  /** The text cut at random places (1 byte to 4 KiB), as a socket delivers it. */
+  function chop(text: string, rand: () => number): string[] {
+    const out: string[] = [];
+    for (let pos = 0; pos < text.length;) {
+      const n = 1 + Math.floor(rand() ** 3 * 4096);
+      out.push(text.slice(pos, pos + n));
+      pos += n;
+    }
+    return out;
+  }
+  const streamParse = (chunks: string[]): AmiFrame[] => {
+    const out: AmiFrame[] = [];
+    const feed = createAmiStreamParser((f) => out.push(f));
+    for (const c of chunks) feed(c);
+    return out;
+  };
+  const nonEmpty = (frames: Record<string, unknown>[]) => frames.filter((f) => Object.keys(f).length > 0);
+
+  it('emits the client’s frames for every capture, however the stream is cut', () => {
+    const rand = rng(11);
+    let compared = 0;
+    for (const name of listScenarios()) {
+      const stream = `Asterisk Call Manager/9.0.0\r\n${loadScenario(name)
+        .frames.map((f) => f.raw)
+        .join('')}`;
+      const theirs = nonEmpty(clientParse([stream]));
+      for (let round = 0; round < 3; round++) {
+        const chunks = round === 0 ? [stream] : chop(stream, rand);
+        expect(streamParse(chunks)).toEqual(theirs);
+      }
+      compared += theirs.length;
+    }
+    expect(compared).toBeGreaterThan(1400);
+  });
+
+  it('matches the client on odd streams: \\n line ends, blank lines between messages, Follows, a split \\r\\n', () => {
+    const stream = [
+      'Asterisk Call Manager/5.0.1\r\n',
+      'Response: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n',
+      '\r\n\n',
+      'Event: FullyBooted\nPrivilege: system,all\nUptime: 12\n\n',
+      'Response: Follows\r\nPrivilege: Command\r\nActionID: a1\r\nline one\r\n\r\nline: two\r\n--END COMMAND--\r\n\r\n',
+      'Event: Hangup\r\nChannel: PJSIP/101-00000001\r\nVariable: A=b=c\r\n\r\n',
+    ].join('');
+    const theirs = nonEmpty(clientParse([stream]));
+    expect(theirs.length).toBe(4);
+    for (let cut = 1; cut < stream.length; cut++) {
+      expect(streamParse([stream.slice(0, cut), stream.slice(cut)])).toEqual(theirs);
+    }
+  });
+
+  it('waits for the blank line: a message is emitted only when complete', () => {
+    const out: AmiFrame[] = [];
+    const feed = createAmiStreamParser((f) => out.push(f));
+    feed('Event: Newchannel\r\nChannel: PJSIP/101-1\r\n');
+    feed('\r');
+    expect(out).toEqual([]);
+    feed('\n');
+    expect(out).toEqual([{ event: 'Newchannel', channel: 'PJSIP/101-1' }]);
   });
 });
 
