@@ -316,21 +316,28 @@ describe('extensions.conf', () => {
 
   it('names the recording after the linkedid and sets RECORDING_FILE inheritably and in CDR(userfield)', () => {
     const set = record.find((s) => s.app === 'Set' && s.args.startsWith('__RECORDING_FILE='));
-    expect(set?.args).toBe('__RECORDING_FILE=${CALLTRACK_REC_SUBDIR}/${ARG1}-${CHANNEL(linkedid)}.wav');
+    expect(set?.args).toBe('__RECORDING_FILE=${CALLTRACK_REC_SUBDIR}/${ARG1}-${CHANNEL(linkedid)}.raw');
     const userfield = record.find((s) => s.app === 'Set' && s.args.startsWith('CDR(userfield)='));
     expect(userfield?.args).toBe('CDR(userfield)=${RECORDING_FILE}');
     expect(record.indexOf(set!)).toBeLessThan(record.indexOf(userfield!));
   });
 
-  it('starts MixMonitor on that file: bridged-only (b), a .wav that is not interleaved (D needs .raw)', () => {
+  it('starts MixMonitor on that file: bridged-only (b), two channels interleaved (D) into a .raw', () => {
     const mixmonitor = record.filter((s) => s.app === 'MixMonitor');
     expect(mixmonitor).toHaveLength(1);
-    const [file, options = ''] = splitArgs(mixmonitor[0]!.args);
+    const [file, options, command, ...rest] = splitArgs(mixmonitor[0]!.args);
     expect(file).toBe('${CALLTRACK_REC_DIR}/${RECORDING_FILE}');
-    expect(options).toContain('b');
+    // b: only while bridged; D: customer and agent on separate channels (talk analytics).
+    // No other option: r()/t() would write extra files, a/B/p would change the recording.
+    expect([...(options ?? '')].sort()).toEqual(['D', 'b']);
+    expect(command).toBeUndefined();
+    expect(rest).toEqual([]);
     // MixMonitor docs: with D "you MUST use '.raw' as the file extension. Any other extension
-    // will produce a corrupted file."
-    expect(options).not.toContain('D');
+    // will produce a corrupted file." RECORDING_FILE is what MixMonitor writes (and what
+    // calltrack fetches), so it must end in .raw.
+    const set = record.find((s) => s.app === 'Set' && s.args.startsWith('__RECORDING_FILE='));
+    expect(set?.args).toMatch(/\.raw$/);
+    expect(record.indexOf(set!)).toBeLessThan(record.indexOf(mixmonitor[0]!));
   });
 
   it('records a channel only once (an already recorded caller that is transferred out is not recorded twice)', () => {
