@@ -11,9 +11,12 @@ import { createUsersService } from './users/users.service';
 import { createUserBody } from './users/users.dto';
 import { AppError } from './errors';
 import { rebuildFromJournal } from './asterisk/journal-replay';
+import { createRecordingRetention } from './recordings/recording-retention';
+import { createRecordingStorage } from './recordings/recording-storage';
 
 /**
- * Shell commands: `migrate`, `migrate:revert`, `migration:create Name`, `user:create --email …`.
+ * Shell commands: `migrate`, `migrate:revert`, `migration:create Name`, `user:create --email …`,
+ * `calls:rebuild`, `recordings:purge`.
  * With the embedded database they connect through a running server's socket, or open DATA_DIR
  * themselves under its lock.
  */
@@ -22,7 +25,8 @@ const USAGE = `usage: calltrack <command>
   migrate:revert                  revert the last applied migration
   migration:create <PascalName>   write migrations/<epoch-ms>-<PascalName>.ts
   user:create --email E --password P --role admin|supervisor|manager [--name N] [--extension 101 ...]
-  calls:rebuild --from ISO-DATE --to ISO-DATE    regenerate call records from the event journal`;
+  calls:rebuild --from ISO-DATE --to ISO-DATE    regenerate call records from the event journal
+  recordings:purge [--days N]     delete stored recordings older than N days (default RECORDINGS_RETENTION_DAYS)`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -66,7 +70,7 @@ export class ${name}${ms} implements MigrationInterface {
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'migration:create') return migrationCreate(rest[0]);
-  if (!command || !['migrate', 'migrate:revert', 'user:create', 'calls:rebuild'].includes(command)) fail(USAGE);
+  if (!command || !['migrate', 'migrate:revert', 'user:create', 'calls:rebuild', 'recordings:purge'].includes(command)) fail(USAGE);
 
   let config;
   try {
@@ -84,6 +88,23 @@ async function main(): Promise<void> {
     } else if (command === 'migrate:revert') {
       await db.ds.undoLastMigration({ transaction: 'each' });
       process.stdout.write('reverted the last migration\n');
+    } else if (command === 'recordings:purge') {
+      const { values } = parseArgs({ args: rest, options: { days: { type: 'string' } } });
+      const days = values.days === undefined ? config.recordingsRetentionDays : Number(values.days);
+      if (!Number.isInteger(days) || days < 1) {
+        fail(
+          `recordings:purge: --days: give a whole number of days ≥ 1 (RECORDINGS_RETENTION_DAYS is ${config.recordingsRetentionDays}: keep forever)`,
+        );
+      }
+      await migrate(db.ds, logger);
+      const retention = createRecordingRetention({
+        ds: db.ds,
+        storage: createRecordingStorage(config.recordingsDir),
+        logger,
+        retentionDays: days,
+      });
+      const purged = await retention.purge();
+      process.stdout.write(`purged ${purged} recording${purged === 1 ? '' : 's'} stored more than ${days} days ago\n`);
     } else if (command === 'calls:rebuild') {
       const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, to: { type: 'string' } } });
       const from = new Date(values.from ?? '');

@@ -61,6 +61,9 @@ const schema = z.object({
     message: 'must be at least 32 characters',
   }),
   RECORDINGS_DIR: optional,
+  RECORDINGS_SOURCE_DIR: optional,
+  RECORDINGS_RETENTION_DAYS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(0)),
+  RECORDINGS_DELETE_FROM_PBX: optional.pipe(z.enum(['true', 'false']).default('false')),
   REDIS_URL: url(['redis:', 'rediss:']),
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   TRUST_PROXY: optional.pipe(z.enum(['true', 'false']).default('false')),
@@ -94,6 +97,12 @@ export interface Config {
   readonly originateAllow: readonly string[] | undefined;
   readonly sessionSecret: string | undefined;
   readonly recordingsDir: string;
+  /** Recordings fetched from this directory (shared with Asterisk) when ARI is not configured. */
+  readonly recordingsSourceDir: string | undefined;
+  /** Stored recordings are deleted after this many days (0: kept forever). */
+  readonly recordingsRetentionDays: number;
+  /** Delete a recording from Asterisk once its copy here is verified. */
+  readonly recordingsDeleteFromPbx: boolean;
   readonly redisUrl: string | undefined;
   readonly logLevel: string;
   readonly staleCallSeconds: number;
@@ -131,6 +140,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     originateAllow: env.ORIGINATE_ALLOW ? Object.freeze(env.ORIGINATE_ALLOW.split(',').map((p) => p.trim())) : undefined,
     sessionSecret: env.SESSION_SECRET,
     recordingsDir: path.resolve(env.RECORDINGS_DIR ?? path.join(dataDir, 'recordings')),
+    recordingsSourceDir: env.RECORDINGS_SOURCE_DIR ? path.resolve(env.RECORDINGS_SOURCE_DIR) : undefined,
+    recordingsRetentionDays: env.RECORDINGS_RETENTION_DAYS,
+    recordingsDeleteFromPbx: env.RECORDINGS_DELETE_FROM_PBX === 'true',
     redisUrl: env.REDIS_URL,
     logLevel: env.LOG_LEVEL,
     staleCallSeconds: env.STALE_CALL_SECONDS,

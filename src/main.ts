@@ -26,6 +26,11 @@ import type { DataSource } from 'typeorm';
 import { createApp, type PbxStatus } from './http/app';
 import { createSocketServer } from './live/socket.server';
 import { createLogger, type Logger } from './logger';
+import { createRecordings, demoRecordingFiles, type RecordingsSettings } from './recordings/recordings.setup';
+import { createReportsService } from './reports/reports.service';
+import { createCriteriaService } from './reviews/criteria.service';
+import { createReviewQueue } from './reviews/review-queue';
+import { createReviewsService } from './reviews/reviews.service';
 import { createAuthService } from './users/auth.service';
 import { createCredentialEvents } from './users/credential-events';
 import { ensureFirstAdmin, resolveSessionSecret } from './users/bootstrap';
@@ -64,6 +69,10 @@ export interface WireOptions {
   ari?: AriClient;
   /** ORIGINATE_ALLOW; undefined: national numbers of defaultCountry */
   originateAllow?: readonly string[];
+  /** RECORDINGS_*; undefined: stored under ./data/recordings, fetched over `ari` when given */
+  recordings?: RecordingsSettings;
+  /** journal events the call store buffers before it pauses the PBX link (default: the store's) */
+  maxBufferedEvents?: number;
 }
 
 /** Repositories, services and the HTTP app on an open database (tests call this too). */
@@ -77,7 +86,13 @@ export function wire(ds: DataSource, o: WireOptions) {
   const auth = createAuthService({ ds, sessionSecret: o.sessionSecret, audit, credentials });
   const contacts = createContactsService({ ds, defaultCountry: o.defaultCountry, onNumbersChanged: (numbers) => relink(numbers) });
   const callsRepo = createCallsRepository(ds);
-  const store = createCallStore({ ds, logger, onApplied: (applied) => capture.onApplied(applied) });
+  const store = createCallStore({
+    ds,
+    logger,
+    onApplied: (applied) => capture.onApplied(applied),
+    onBackpressure: (on) => capture.backpressure(on),
+    maxBufferedEvents: o.maxBufferedEvents,
+  });
   const capture = createCallCapture({
     store,
     directory,
@@ -90,6 +105,11 @@ export function wire(ds: DataSource, o: WireOptions) {
   const calls = createCallsService({ ds, calls: callsRepo, defaultCountry: o.defaultCountry, publish: bus.publish, live: capture });
   const relink = createCallLinker({ ds, capture, calls: callsRepo, publish: bus.publish, logger });
   const outcomes = createOutcomesService(ds);
+  const recordings = createRecordings({ ds, settings: o.recordings, ari: o.ari, bus, callsRepo, audit, logger });
+  const criteria = createCriteriaService({ ds, audit });
+  const reviews = createReviewsService({ ds, calls: callsRepo, audit });
+  const reviewQueue = createReviewQueue({ ds, calls: callsRepo });
+  const reports = createReportsService({ ds });
   const clickToCall = createClickToCallService({
     ari: o.ari,
     directory,
@@ -108,12 +128,35 @@ export function wire(ds: DataSource, o: WireOptions) {
     outcomes,
     clickToCall,
     audit,
+    recordings: recordings.service,
+    criteria,
+    reviews,
+    reviewQueue,
+    reports,
     pbxStatus: o.pbxStatus ?? (() => ({ mode: 'disabled', status: 'disabled' })),
     trustProxy: o.trustProxy,
     webDir: o.webDir,
     version: packageVersion(),
   });
-  return { audit, directory, bus, credentials, users, auth, contacts, callsRepo, store, capture, calls, outcomes, clickToCall, app };
+  return {
+    audit,
+    directory,
+    bus,
+    credentials,
+    users,
+    auth,
+    contacts,
+    callsRepo,
+    store,
+    capture,
+    calls,
+    outcomes,
+    clickToCall,
+    recordings,
+    criteria,
+    reviews,
+    app,
+  };
 }
 
 /**
@@ -135,17 +178,19 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
     webDir: path.join(__dirname, '..', 'web'),
     ari,
     originateAllow: config.originateAllow,
+    recordings: recordingsSettings(config),
   });
   const { app } = parts;
   await parts.directory.reload();
   const firstAdminPassword = await ensureFirstAdmin(parts.users, logger);
   if (!config.ami && firstAdminPassword) {
-    await seedDemo({ users: parts.users, contacts: parts.contacts, logger });
+    await seedDemo({ users: parts.users, contacts: parts.contacts, criteria: parts.criteria, logger });
     await parts.directory.reload();
   }
   const pbx = await startPbx(config, logger, parts.capture, ds);
   pbxStatus = pbx.status;
   ari?.start();
+  parts.recordings.start();
   // extensions added by another process (CLI, a second node) apply within seconds
   const directoryTimer = setInterval(
     () => void parts.directory.reload().catch((err: unknown) => logger.warn({ err }, 'extension reload failed')),
@@ -187,12 +232,29 @@ export async function start(config: Config, logger: Logger): Promise<RunningServ
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await pbx.stop();
+        await parts.recordings.stop();
         await ari?.stop();
         await parts.store.flush().catch((err: unknown) => logger.error({ err }, 'could not write the last call changes'));
         await parts.store.close();
         await db.close();
         logger.info('calltrack stopped');
       })()),
+  };
+}
+
+/**
+ * RECORDINGS_*. In demo mode (no PBX to fetch from) the demo calls' recordings are copies of the
+ * WAVs shipped with the demo transcripts, kept an hour unless RECORDINGS_RETENTION_DAYS says otherwise.
+ */
+function recordingsSettings(config: Config): RecordingsSettings {
+  const demo = !config.ami && !config.ari && !config.recordingsSourceDir;
+  return {
+    dir: config.recordingsDir,
+    sourceDir: config.recordingsSourceDir,
+    deleteFromPbx: config.recordingsDeleteFromPbx,
+    demoFiles: demo ? demoRecordingFiles() : undefined,
+    retentionDays: demo && config.recordingsRetentionDays === 0 ? 1 / 24 : config.recordingsRetentionDays,
+    retentionIntervalMs: demo ? 10 * 60_000 : undefined,
   };
 }
 

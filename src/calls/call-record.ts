@@ -54,6 +54,28 @@ export interface CallDraft {
   recordingFile: string | null;
 }
 
+/**
+ * Talk analytics of a two-channel recording: the shape of `TalkAnalytics` in
+ * src/recordings/talk-analytics.ts, spelled out here so this file stays free of server imports
+ * (the web app compiles it). Durations in seconds, shares 0..1.
+ */
+export interface RecordingAnalytics {
+  durationSeconds: number;
+  agentTalkSeconds: number;
+  customerTalkSeconds: number;
+  /** agent talk / (agent + customer talk); null when nobody spoke */
+  agentTalkShare: number | null;
+  /** agent talk / customer talk */
+  talkListenRatio: number | null;
+  longestMonologueSeconds: number;
+  longestMonologueBy: 'agent' | 'customer' | null;
+  /** share of the duration where neither speaks */
+  silenceShare: number;
+  /** both speak at once */
+  overtalkSeconds: number;
+  overtalkShare: number;
+}
+
 /** The record as REST returns it and Socket.IO pushes it. */
 export interface CallRecordDto {
   id: string;
@@ -87,7 +109,17 @@ export interface CallRecordDto {
   contactMatch: ContactMatch;
   endReason: EndReason | null;
   relatedCallIds: string[];
-  recording: { id: string; fileName: string; state: RecordingState; durationSeconds: number | null; url: string } | null;
+  recording: {
+    id: string;
+    fileName: string;
+    state: RecordingState;
+    durationSeconds: number | null;
+    url: string;
+    /** 2: the customer and the agent on separate channels; 1: a mono mix; null until stored */
+    channels: number | null;
+    /** talk analytics of a two-channel recording; null for mono or until stored */
+    analytics: RecordingAnalytics | null;
+  } | null;
   topic: string | null;
   outcome: { id: string; name: string } | null;
   notes: string | null;

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { queryBoolean } from '../http/validate';
 import { callDurations } from './call-durations';
-import { DIRECTIONS, DISPOSITIONS, CALL_STATES, type CallRecordDto, type LegResult, type RecordingState } from './call-record';
+import {
+  DIRECTIONS,
+  DISPOSITIONS,
+  CALL_STATES,
+  type CallRecordDto,
+  type LegResult,
+  type RecordingAnalytics,
+  type RecordingState,
+} from './call-record';
 
 export const listCallsQuery = z
   .object({
@@ -61,6 +69,9 @@ export interface CallRow {
   recording_id: string | null;
   recording_state: RecordingState | null;
   recording_duration: number | null;
+  /** absent where a row is built without the recordings table (the live capture): null */
+  recording_channels?: number | null;
+  recording_analytics?: RecordingAnalytics | null;
   topic: string | null;
   outcome_id: string | null;
   outcome_name: string | null;
@@ -118,6 +129,8 @@ export function toCallRecordDto(row: CallRow, legs: LegRow[], relatedCallIds: st
             state: row.recording_state ?? 'pending',
             durationSeconds: row.recording_duration,
             url: `/api/calls/${row.id}/recording`,
+            channels: row.recording_channels ?? null,
+            analytics: row.recording_analytics ?? null,
           }
         : null,
     topic: row.topic,

@@ -4,6 +4,9 @@ import { seesEverything, type Principal } from '../users/principal';
 import type { CallRecordDto } from './call-record';
 import { toCallRecordDto, type CallRow, type LegRow } from './call.dto';
 
+/** `c.started_at` as the cursor spells it: to the microsecond, in UTC (see decodeCursor). */
+export const STARTED_AT_TEXT = `to_char(c.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 /**
  * The columns every call query selects: the row and the names it shows. The names are scalar
  * subqueries on primary keys (a LEFT JOIN each would return the same): planning six joins cost
@@ -12,13 +15,14 @@ import { toCallRecordDto, type CallRow, type LegRow } from './call.dto';
 const SELECT_CALL = `
   SELECT c.id, c.version, c.pbx_call_id, c.direction, c.state, c.disposition, c.missed,
          c.external_number, c.external_number_raw, c.tracking_number,
-         c.started_at, to_char(c.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at_text, c.answered_at, c.ended_at,
+         c.started_at, ${STARTED_AT_TEXT} AS started_at_text, c.answered_at, c.ended_at,
          c.agent_extension, c.agent_user_id, (SELECT au.name FROM users au WHERE au.id = c.agent_user_id) AS agent_name,
          c.hangup_by, c.end_reason, c.contact_id,
          (SELECT trim(ct.first_name || ' ' || coalesce(ct.last_name, '')) FROM contacts ct WHERE ct.id = c.contact_id) AS contact_name,
          c.organization_id, (SELECT org.name FROM organizations org WHERE org.id = c.organization_id) AS organization_name,
          c.contact_match, c.related_pbx_call_ids,
          c.recording_file, r.id AS recording_id, r.state AS recording_state, r.duration_seconds AS recording_duration,
+         r.channels AS recording_channels, r.analytics AS recording_analytics,
          c.topic, c.outcome_id, (SELECT oc.name FROM outcomes oc WHERE oc.id = c.outcome_id) AS outcome_name, c.notes
     FROM calls c
     LEFT JOIN recordings r ON r.call_id = c.id`;
@@ -27,7 +31,7 @@ const SELECT_CALL = `
  * The access rule, in SQL, for every query that returns calls: supervisors and admins see all; a
  * manager sees the calls of their own extensions (as agent or on any leg) and of contacts they own.
  */
-function accessClause(p: Principal, params: unknown[]): string {
+export function accessClause(p: Principal, params: unknown[]): string {
   if (seesEverything(p)) return 'TRUE';
   params.push(p.userId);
   return `(${accessWays(`$${params.length}`).join('\n           OR ')})`;

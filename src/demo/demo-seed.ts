@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { ContactsService } from '../contacts/contacts.service';
 import type { Logger } from '../logger';
+import type { CriteriaService } from '../reviews/criteria.service';
 import type { UsersService } from '../users/users.service';
 
 /** The people the demo PBX's calls are about: its phones are 101–103, its customer +380501112233. */
@@ -10,12 +11,25 @@ const MANAGERS = [
   { extension: '103', name: 'Марія Демо (103)', email: 'manager103@demo.calltrack.local' },
 ];
 
+/** The demo's review scorecard (admins change it through /api/review-criteria and the admin page). */
+const DEMO_CRITERIA = [
+  { name: 'Привітався та представився', kind: 'yes_no' as const, weight: 2 },
+  { name: 'Виявив потребу клієнта', kind: 'scale' as const, weight: 3 },
+  { name: 'Запропонував рішення', kind: 'scale' as const, weight: 3 },
+  { name: 'Домовився про наступний крок', kind: 'yes_no' as const, weight: 2 },
+];
+
 /**
  * Seeds demo managers, a supervisor and contacts into an empty database (once: only when this start
  * created the first admin), and prints their logins. Everything is marked DEMO.
  */
-export async function seedDemo(deps: { users: UsersService; contacts: ContactsService; logger: Logger }): Promise<void> {
-  const { users, contacts, logger } = deps;
+export async function seedDemo(deps: {
+  users: UsersService;
+  contacts: ContactsService;
+  criteria?: CriteriaService;
+  logger: Logger;
+}): Promise<void> {
+  const { users, contacts, criteria, logger } = deps;
   const logins: { email: string; password: string; role: string; extension?: string }[] = [];
   const created: { id: string; extension: string }[] = [];
   for (const m of MANAGERS) {
@@ -56,5 +70,9 @@ export async function seedDemo(deps: { users: UsersService; contacts: ContactsSe
     tags: ['demo', 'vip'],
     notes: 'DEMO contact: the demo PBX calls from this number',
   });
+  // an example scorecard for reviews; criteria are data, named in the demo's language (DEFAULT_COUNTRY=UA)
+  if (criteria && (await criteria.list(true)).length === 0) {
+    for (const c of DEMO_CRITERIA) await criteria.create(null, c);
+  }
   logger.warn({ logins }, 'DEMO: seeded demo managers (extensions 101–103), a supervisor and contacts. These passwords are shown once.');
 }

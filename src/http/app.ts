@@ -11,6 +11,14 @@ import type { OutcomesService } from '../calls/outcomes.service';
 import { contactsRoutes } from '../contacts/contacts.routes';
 import type { ContactsService } from '../contacts/contacts.service';
 import type { Logger } from '../logger';
+import { recordingsRoutes } from '../recordings/recordings.routes';
+import type { RecordingsService } from '../recordings/recordings.service';
+import { reportsRoutes } from '../reports/reports.routes';
+import type { ReportsService } from '../reports/reports.service';
+import type { CriteriaService } from '../reviews/criteria.service';
+import type { ReviewQueue } from '../reviews/review-queue';
+import { reviewsRoutes } from '../reviews/reviews.routes';
+import type { ReviewsService } from '../reviews/reviews.service';
 import { authRoutes } from '../users/auth.routes';
 import type { AuthService } from '../users/auth.service';
 import { usersRoutes } from '../users/users.routes';
@@ -35,6 +43,11 @@ export interface AppDeps {
   outcomes: OutcomesService;
   clickToCall: ClickToCallService;
   audit: AuditService;
+  recordings: RecordingsService;
+  criteria: CriteriaService;
+  reviews: ReviewsService;
+  reviewQueue: ReviewQueue;
+  reports: ReportsService;
   pbxStatus: () => PbxStatus;
   trustProxy?: boolean;
   /** built web app (index.html + assets); served with SPA fallback when present */
@@ -73,6 +86,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(usersRoutes(deps));
   app.use(contactsRoutes(deps));
   app.use(callsRoutes(deps));
+  app.use(recordingsRoutes(deps));
+  app.use(reviewsRoutes(deps));
+  app.use(reportsRoutes(deps));
   app.get('/api/audit', requireRole('admin'), async (_req, res) => {
     res.json({ items: await deps.audit.list() });
   });

@@ -4,9 +4,20 @@ import { listOutcomesQuery } from '../calls/calls.routes';
 import { originateBody } from '../calls/click-to-call.service';
 import { outcomeBody, outcomePatchBody } from '../calls/outcomes.service';
 import { contactBody, contactPatchBody, listQuery, lookupQuery, organizationBody, organizationPatchBody } from '../contacts/contacts.dto';
+import { agentsCsvQuery, agentsReportQuery } from '../reports/reports.service';
+import {
+  commentBody,
+  criterionBody,
+  criterionPatchBody,
+  listCriteriaQuery,
+  listReviewsQuery,
+  reviewPatchBody,
+  reviewQueueQuery,
+} from '../reviews/reviews.dto';
+import { recordingDownloadQuery, recordingsOverviewQuery, waveformQuery } from '../recordings/recordings.service';
 import { createTokenBody, createUserBody, loginBody, updateMeBody, updateUserBody } from '../users/users.dto';
 
-type Access = 'public' | 'any role' | 'admin';
+type Access = 'public' | 'any role' | 'admin' | 'supervisor or admin';
 interface Operation {
   method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
@@ -110,6 +121,113 @@ export const operations: Operation[] = [
   { method: 'patch', path: '/api/outcomes/{id}', summary: 'Change an outcome', access: 'admin', body: outcomePatchBody },
   { method: 'delete', path: '/api/outcomes/{id}', summary: 'Delete an outcome (deactivated if in use)', access: 'admin' },
   { method: 'get', path: '/api/audit', summary: 'The audit log, newest first', access: 'admin' },
+  {
+    method: 'get',
+    path: '/api/calls/{id}/recording',
+    summary:
+      'The call recording (audio/wav), seekable: Range → 206 + Content-Range (several ranges are coalesced into one); a malformed or unsatisfiable range → 416 with Content-Range: bytes */size; If-Range, ETag (sha-256). ?download=1: as an attachment. Each listen/download is audited (once per user, call and action per 10 minutes)',
+    access: 'any role',
+    query: recordingDownloadQuery,
+    errors: {
+      '206': 'Partial content (Range)',
+      '404': 'Call not visible, or no stored recording (details.recordingState says why)',
+      '416': 'Range not satisfiable',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/calls/{id}/recording/waveform',
+    summary: 'Peaks per channel (0..1) of the stored recording, for a waveform; stereo: which channel is the customer',
+    access: 'any role',
+    query: waveformQuery,
+    errors: { '409': 'Not a 16-bit PCM recording' },
+  },
+  {
+    method: 'post',
+    path: '/api/calls/{id}/recording/retry',
+    summary: 'Fetch a failed or missing recording from the PBX again (state → pending)',
+    access: 'supervisor or admin',
+    status: 202,
+    errors: { '409': 'The recording is neither failed nor missing' },
+  },
+  {
+    method: 'get',
+    path: '/api/recordings',
+    summary: 'Recording states: counts by state, the latest recordings in one state (default: failed and missing), the settings',
+    access: 'supervisor or admin',
+    query: recordingsOverviewQuery,
+  },
+  {
+    method: 'get',
+    path: '/api/review-criteria',
+    summary: 'Review scorecard criteria in order (admins: ?all=true includes inactive)',
+    access: 'any role',
+    query: listCriteriaQuery,
+  },
+  { method: 'post', path: '/api/review-criteria', summary: 'Create a criterion', access: 'admin', body: criterionBody, status: 201 },
+  {
+    method: 'patch',
+    path: '/api/review-criteria/{id}',
+    summary: 'Change a criterion',
+    access: 'admin',
+    body: criterionPatchBody,
+    errors: { '409': 'The name is taken, or the kind of a criterion already used in reviews' },
+  },
+  { method: 'delete', path: '/api/review-criteria/{id}', summary: 'Delete a criterion (deactivated if used in a review)', access: 'admin' },
+  {
+    method: 'get',
+    path: '/api/reviews/queue',
+    summary: 'Review queue: ended calls with a stored recording, filtered, optionally a sample of N% per agent',
+    access: 'supervisor or admin',
+    query: reviewQueueQuery,
+  },
+  {
+    method: 'get',
+    path: '/api/reviews',
+    summary: 'Submitted reviews of calls I may see, newest first, each with its call',
+    access: 'any role',
+    query: listReviewsQuery,
+  },
+  { method: 'get', path: '/api/reviews/{id}', summary: 'One review (managers: submitted, of a call they may see)', access: 'any role' },
+  {
+    method: 'patch',
+    path: '/api/reviews/{id}',
+    summary: 'Score, summarise or submit a review (its reviewer or an admin)',
+    access: 'any role',
+    body: reviewPatchBody,
+    errors: { '403': 'Not the reviewer or an admin' },
+  },
+  {
+    method: 'post',
+    path: '/api/reviews/{id}/comments',
+    summary: 'Comment on a review, optionally at a moment of the recording, or reply to a comment',
+    access: 'any role',
+    body: commentBody,
+    status: 201,
+  },
+  { method: 'get', path: '/api/calls/{id}/reviews', summary: 'Reviews of a call (managers: the submitted ones)', access: 'any role' },
+  {
+    method: 'post',
+    path: '/api/calls/{id}/reviews',
+    summary: 'Start my review of a call (201), or get my existing one (200)',
+    access: 'supervisor or admin',
+    status: 201,
+    errors: { '409': 'The call is still in progress' },
+  },
+  {
+    method: 'get',
+    path: '/api/reports/agents',
+    summary: 'Per agent over a period: calls, answered, missed, average wait and talk, reviews, average score; totals per day',
+    access: 'supervisor or admin',
+    query: agentsReportQuery,
+  },
+  {
+    method: 'get',
+    path: '/api/reports/agents.csv',
+    summary: 'The agents report as CSV (UTF-8 with BOM, headers in ?lang or my language)',
+    access: 'supervisor or admin',
+    query: agentsCsvQuery,
+  },
 ];
 
 const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -143,6 +261,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
         ...(op.access !== 'public' && { '401': { description: 'Not logged in' } }),
         ...(op.access === 'admin' && { '403': { description: 'Not an admin' } }),
+        ...(op.access === 'supervisor or admin' && { '403': { description: 'Not a supervisor or an admin' } }),
         ...(op.path.includes('{id}') && { '404': { description: 'Not found, or not visible to you' } }),
         ...Object.fromEntries(Object.entries(op.errors ?? {}).map(([status, description]) => [status, { description }])),
       },

@@ -134,4 +134,58 @@ export class Factories {
     }
     return id;
   }
+
+  /**
+   * A recording row for a call (stored by default), with the talk analytics columns the review queue
+   * filters on; also sets the call's recording_file so the call record shows it.
+   */
+  async recording(
+    callId: string,
+    fields: {
+      state?: string;
+      durationSeconds?: number | null;
+      channels?: number | null;
+      agentTalkShare?: number | null;
+      silenceShare?: number | null;
+      overtalkShare?: number | null;
+      longestMonologueSeconds?: number | null;
+    } = {},
+  ): Promise<string> {
+    const fileName = `calltrack/in-${unique()}.wav`;
+    await this.ds.query(`UPDATE calls SET recording_file = $2 WHERE id = $1`, [callId, fileName]);
+    const [row] = await this.ds.query(
+      `INSERT INTO recordings (call_id, file_name, state, duration_seconds, channels, agent_talk_share, silence_share,
+                               overtalk_share, longest_monologue_seconds)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+      [
+        callId,
+        fileName,
+        fields.state ?? 'stored',
+        fields.durationSeconds !== undefined ? fields.durationSeconds : 57,
+        fields.channels ?? null,
+        fields.agentTalkShare ?? null,
+        fields.silenceShare ?? null,
+        fields.overtalkShare ?? null,
+        fields.longestMonologueSeconds ?? null,
+      ],
+    );
+    return (row as { id: string }).id;
+  }
+
+  /** A review row stored directly (the review API is tested on its own): submitted with `score` unless `state` says draft. */
+  async review(fields: {
+    callId: string;
+    reviewerId: string;
+    agentUserId?: string | null;
+    state?: 'draft' | 'submitted';
+    score?: number | null;
+  }): Promise<string> {
+    const state = fields.state ?? 'submitted';
+    const [row] = await this.ds.query(
+      `INSERT INTO reviews (call_id, reviewer_id, agent_user_id, state, score, submitted_at)
+       VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'submitted' THEN now() END) RETURNING id`,
+      [fields.callId, fields.reviewerId, fields.agentUserId ?? null, state, fields.score ?? null],
+    );
+    return (row as { id: string }).id;
+  }
 }

@@ -71,8 +71,11 @@ export type FakeAriRoute =
   | 'GET /ari/asterisk/info'
   | 'GET /ari/events';
 
-/** A status to answer with, or 'reset' to destroy the connection without an answer. */
-export type FakeAriFailure = number | 'reset';
+/**
+ * A status to answer with, 'reset' to destroy the connection without an answer, or 'truncate'
+ * (a recording's file): the full Content-Length, half the bytes, then the connection drops.
+ */
+export type FakeAriFailure = number | 'reset' | 'truncate';
 
 export interface FakeAri {
   /** the HTTP base without /ari, as ARI_URL is configured: http://127.0.0.1:<port> */
@@ -113,7 +116,15 @@ export interface FakeAri {
 const DEFAULT_DOCS = path.join(__dirname, '..', 'fixtures', 'ari', 'api-docs');
 const AUTH_REALM = 'Asterisk REST Interface';
 
-const MIME: Record<string, string> = { wav: 'audio/wav', gsm: 'audio/gsm', ulaw: 'audio/basic', sln: 'audio/x-sln', mp3: 'audio/mpeg' };
+const MIME: Record<string, string> = {
+  wav: 'audio/wav',
+  gsm: 'audio/gsm',
+  ulaw: 'audio/basic',
+  sln: 'audio/x-sln',
+  mp3: 'audio/mpeg',
+  // MixMonitor's `D` option writes headerless signed linear; Asterisk knows no MIME type for it
+  raw: 'application/octet-stream',
+};
 
 function splitName(name: string): { base: string; format: string } {
   const m = /^(.*)\.([A-Za-z0-9]+)$/.exec(name);
@@ -342,13 +353,14 @@ export async function startFakeAri(options: FakeAriOptions = {}): Promise<FakeAr
     if (segments[1] !== 'ari') return send(404, { message: 'Not Found' });
     if (!entry.user) return send(401, { message: 'Authentication required' }, { 'WWW-Authenticate': `Basic realm="${AUTH_REALM}"` });
     const failure = takeFailure(matched.route);
-    if (failure) {
+    const truncate = failure?.failure === 'truncate';
+    if (failure && !truncate) {
       if (failure.failure === 'reset') {
         entry.status = -1;
         req.socket.destroy();
         return;
       }
-      return send(failure.failure, { message: failure.message ?? `Injected failure ${failure.failure}` });
+      return send(failure.failure as number, { message: failure.message ?? `Injected failure ${failure.failure}` });
     }
     switch (matched.route) {
       case 'GET /ari/api-docs/resources.json':
@@ -383,6 +395,12 @@ export async function startFakeAri(options: FakeAriOptions = {}): Promise<FakeAr
         const rec = lookupRecording(matched.name!);
         if (!rec) return send(404, { message: 'Recording not found' });
         const fileName = `${matched.name!.split('/').pop()}.${rec.format}`;
+        if (truncate) {
+          entry.status = -1;
+          res.writeHead(200, { Server: 'Asterisk', 'Content-Length': rec.bytes.length, 'Content-Type': MIME[rec.format] ?? '' });
+          res.write(rec.bytes.subarray(0, Math.floor(rec.bytes.length / 2)), () => req.socket.destroy());
+          return;
+        }
         return send(200, rec.bytes, {
           'Content-Type': MIME[rec.format] ?? 'application/octet-stream',
           'Content-Disposition': `attachment; filename="${fileName}"`,
@@ -446,7 +464,7 @@ export async function startFakeAri(options: FakeAriOptions = {}): Promise<FakeAr
     if (matched.route !== 'GET /ari/events') return fail(404, 'Not Found');
     if (!entry.user) return fail(401, 'Authentication required', `WWW-Authenticate: Basic realm="${AUTH_REALM}"\r\n`);
     const failure = takeFailure(matched.route);
-    if (failure?.failure === 'reset') {
+    if (failure?.failure === 'reset' || failure?.failure === 'truncate') {
       entry.status = -1;
       socket.destroy();
       return;

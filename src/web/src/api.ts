@@ -1,4 +1,21 @@
-import type { ApiToken, CallPage, CallRecordDto, Contact, Health, OffsetPage, Organization, Outcome, User } from './types';
+import type {
+  AgentReport,
+  ApiToken,
+  CallPage,
+  CallRecordDto,
+  CommentDto,
+  Contact,
+  CriterionKind,
+  Health,
+  OffsetPage,
+  Organization,
+  Outcome,
+  QueueItem,
+  ReviewCriterion,
+  ReviewDto,
+  User,
+  Waveform,
+} from './types';
 
 /** An API answer other than 2xx: `{ error: { code, message } }` as the server's error handler writes it. */
 export class ApiError extends Error {
@@ -96,6 +113,46 @@ export interface UserInput {
   extensions?: string[];
 }
 
+/** GET /api/reviews/queue: ended calls with a stored recording, for supervisors to review. */
+export interface QueueFilters {
+  agent?: string;
+  from?: string;
+  to?: string;
+  outcome?: string;
+  direction?: string;
+  minDuration?: number;
+  maxDuration?: number;
+  reviewed?: 'true' | 'false';
+  sample?: number;
+  seed?: string;
+  minTalkShare?: number;
+  maxTalkShare?: number;
+  minSilence?: number;
+  maxSilence?: number;
+  minOvertalk?: number;
+  maxOvertalk?: number;
+  minMonologue?: number;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface CriterionInput {
+  name?: string;
+  description?: string | null;
+  kind?: CriterionKind;
+  weight?: number;
+  position?: number;
+  active?: boolean;
+}
+
+export interface ReviewUpdate {
+  scores?: { criterionId: string; value: number }[];
+  summary?: string | null;
+  submit?: true;
+}
+
+const callPath = (id: string) => `/api/calls/${encodeURIComponent(id)}`;
+
 export const api = {
   health: () => get<Health>('/health'),
   login: (email: string, password: string) => post<{ user: User }>('/api/auth/login', { email, password }),
@@ -128,6 +185,25 @@ export const api = {
   createUser: (body: UserInput) => post<User>('/api/users', body),
   updateUser: (id: string, body: UserInput) => patch<User>(`/api/users/${id}`, body),
   deleteUser: (id: string) => del(`/api/users/${id}`),
+
+  waveform: (callId: string, buckets = 600) => get<Waveform>(`${callPath(callId)}/recording/waveform${query({ buckets })}`),
+
+  criteria: (all = false) => get<{ items: ReviewCriterion[] }>(`/api/review-criteria${all ? '?all=true' : ''}`),
+  createCriterion: (body: CriterionInput) => post<ReviewCriterion>('/api/review-criteria', body),
+  updateCriterion: (id: string, body: CriterionInput) => patch<ReviewCriterion>(`/api/review-criteria/${id}`, body),
+  deleteCriterion: (id: string) => del<{ deleted?: boolean; deactivated?: boolean }>(`/api/review-criteria/${id}`),
+
+  reviewQueue: (f: QueueFilters) => get<CallPage<QueueItem>>(`/api/reviews/queue${query({ ...f })}`),
+  callReviews: (callId: string) => get<{ items: ReviewDto[] }>(`${callPath(callId)}/reviews`),
+  /** the caller's own review of the call: created as a draft, or the existing one */
+  startReview: (callId: string) => post<ReviewDto>(`${callPath(callId)}/reviews`, {}),
+  reviews: (cursor?: string) => get<CallPage<ReviewDto & { call: CallRecordDto }>>(`/api/reviews${query({ cursor })}`),
+  review: (id: string) => get<ReviewDto>(`/api/reviews/${id}`),
+  updateReview: (id: string, body: ReviewUpdate) => patch<ReviewDto>(`/api/reviews/${id}`, body),
+  comment: (reviewId: string, body: { body: string; atSeconds?: number | null; parentId?: string }) =>
+    post<CommentDto>(`/api/reviews/${reviewId}/comments`, body),
+
+  agentReport: (from: string, to: string) => get<AgentReport>(`/api/reports/agents${query({ from, to })}`),
 
   tokens: () => get<{ items: ApiToken[] }>('/api/tokens'),
   createToken: (body: { name: string; userId?: string }) => post<ApiToken & { token: string }>('/api/tokens', body),

@@ -15,6 +15,10 @@ import { historyPage } from './pages/history';
 import { homePage } from './pages/home';
 import { renderLogin } from './pages/login';
 import { notFoundPage } from './pages/not-found';
+import { reportsPage } from './pages/reports';
+import { reviewPage } from './pages/review';
+import { reviewQueuePage } from './pages/review-queue';
+import { reviewsPage } from './pages/reviews';
 import { match, type Route } from './router';
 import { endSession, hasSession, ringsMe, session, startSession } from './session';
 import type { User } from './types';
@@ -29,6 +33,10 @@ const routes: Route[] = [
   ['/contacts/:id', contactPage, '#/contacts'],
   ['/organizations/:id', organizationPage, '#/contacts'],
   ['/board', boardPage, '#/board'],
+  ['/review', reviewQueuePage, '#/review'],
+  ['/review/:id', reviewPage, '#/review'],
+  ['/reviews', reviewsPage, '#/reviews'],
+  ['/reports', reportsPage, '#/reports'],
   ['/admin/:tab', adminPage, '#/admin/users'],
 ];
 

@@ -19,6 +19,9 @@ const NAV: NavItem[] = [
   { href: '#/history', label: 'nav.history' },
   { href: '#/contacts', label: 'nav.contacts' },
   { href: '#/board', label: 'nav.board', roles: ['supervisor', 'admin'] },
+  { href: '#/review', label: 'nav.review', roles: ['supervisor', 'admin'] },
+  { href: '#/reviews', label: 'nav.reviews', roles: ['manager'] },
+  { href: '#/reports', label: 'nav.reports', roles: ['supervisor', 'admin'] },
   { href: '#/admin/users', label: 'nav.admin', roles: ['admin'] },
 ];
 

@@ -5,7 +5,7 @@ import { formatWhen } from '../format';
 import { t } from '../i18n';
 import type { Page } from '../router';
 import { refreshOutcomes, session } from '../session';
-import type { ApiToken, Outcome, User } from '../types';
+import type { ApiToken, CriterionKind, Outcome, ReviewCriterion, User } from '../types';
 
 const errorText = (err: unknown) => (err instanceof ApiError ? err.message : String(err));
 const ROLES = ['manager', 'supervisor', 'admin'] as const;
@@ -17,14 +17,14 @@ export const adminPage: Page = async ({ main, params }) => {
     main.replaceChildren(h('p', { class: 'error' }, t('error.forbidden')));
     return;
   }
-  const tab = params.tab === 'outcomes' || params.tab === 'tokens' ? params.tab : 'users';
+  const tab = params.tab === 'outcomes' || params.tab === 'tokens' || params.tab === 'criteria' ? params.tab : 'users';
   const body = h('div', {});
   main.replaceChildren(
     h('h1', {}, t('nav.admin')),
     h(
       'div',
       { class: 'tabs', role: 'tablist' },
-      (['users', 'outcomes', 'tokens'] as const).map((x) =>
+      (['users', 'outcomes', 'criteria', 'tokens'] as const).map((x) =>
         h(
           'a',
           { href: `#/admin/${x}`, role: 'tab', class: x === tab ? 'active' : '', 'aria-selected': x === tab ? 'true' : 'false' },
@@ -36,6 +36,7 @@ export const adminPage: Page = async ({ main, params }) => {
   );
   if (tab === 'users') await usersTab(body);
   else if (tab === 'outcomes') await outcomesTab(body);
+  else if (tab === 'criteria') await criteriaTab(body);
   else await tokensTab(body);
 };
 
@@ -315,6 +316,158 @@ async function outcomesTab(box: HTMLElement): Promise<void> {
     }
   });
   replace(box, form, list, h('p', { class: 'muted' }, t('outcome.hint')));
+  await reload();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Review criteria (the scorecard)
+
+const KINDS: CriterionKind[] = ['yes_no', 'scale'];
+
+async function criteriaTab(box: HTMLElement): Promise<void> {
+  const list = h('div', {});
+  const reload = async () => {
+    let criteria: ReviewCriterion[];
+    try {
+      criteria = (await api.criteria(true)).items;
+    } catch (err) {
+      replace(list, h('p', { class: 'error' }, errorText(err)));
+      return;
+    }
+    replace(
+      list,
+      h(
+        'table',
+        { class: 'list criteria', 'data-testid': 'criteria' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            [t('criterion.name'), t('criterion.kind'), t('criterion.weight'), t('outcome.order'), t('user.active'), ''].map((x) =>
+              h('th', {}, x),
+            ),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          criteria.length
+            ? criteria.map((c) => {
+                const name = h('input', {
+                  value: c.name,
+                  maxlength: 200,
+                  'aria-label': t('criterion.name'),
+                  class: 'criterion-name-input',
+                });
+                const description = h('input', {
+                  value: c.description ?? '',
+                  maxlength: 1000,
+                  placeholder: t('criterion.descriptionHint'),
+                  'aria-label': t('criterion.description'),
+                  class: 'criterion-desc-input',
+                });
+                const kind = h(
+                  'select',
+                  { 'aria-label': t('criterion.kind') },
+                  options(
+                    KINDS.map((k) => ({ value: k, label: t(`criterion.kind.${k}`) })),
+                    c.kind,
+                  ),
+                );
+                const weight = h('input', {
+                  type: 'number',
+                  value: String(c.weight),
+                  min: 1,
+                  max: 100,
+                  class: 'narrow-input',
+                  'aria-label': t('criterion.weight'),
+                });
+                const position = h('input', {
+                  type: 'number',
+                  value: String(c.position),
+                  min: 0,
+                  max: 10000,
+                  class: 'narrow-input',
+                  'aria-label': t('outcome.order'),
+                });
+                const active = h('input', { type: 'checkbox', checked: c.active, 'aria-label': t('user.active') });
+                const save = h('button', { type: 'button', class: 'link' }, t('form.save'));
+                const remove = h('button', { type: 'button', class: 'link danger' }, t('form.delete'));
+                save.addEventListener('click', async () => {
+                  try {
+                    await api.updateCriterion(c.id, {
+                      name: name.value.trim(),
+                      description: description.value.trim() || null,
+                      kind: kind.value as CriterionKind,
+                      weight: Number(weight.value),
+                      position: Number(position.value),
+                      active: active.checked,
+                    });
+                    toast(t('form.saved'), 'ok');
+                    await reload();
+                  } catch (err) {
+                    toast(errorText(err), 'error');
+                  }
+                });
+                remove.addEventListener('click', async () => {
+                  if (!confirm(t('criterion.confirmDelete', { name: c.name }))) return;
+                  try {
+                    const res = await api.deleteCriterion(c.id);
+                    toast(res?.deactivated ? t('criterion.deactivated') : t('outcome.deleted'), 'ok');
+                    await reload();
+                  } catch (err) {
+                    toast(errorText(err), 'error');
+                  }
+                });
+                return h(
+                  'tr',
+                  { class: c.active ? '' : 'inactive', 'data-criterion-id': c.id },
+                  h('td', { class: 'criterion-cell' }, name, description),
+                  h('td', {}, kind),
+                  h('td', {}, weight),
+                  h('td', {}, position),
+                  h('td', {}, active),
+                  h('td', { class: 'actions' }, save, remove),
+                );
+              })
+            : h('tr', { class: 'empty' }, h('td', { colspan: 6 }, t('criterion.none'))),
+        ),
+      ),
+    );
+  };
+  const name = h('input', { id: 'new-criterion', required: true, maxlength: 200, placeholder: t('criterion.newHint') });
+  const kind = h(
+    'select',
+    { id: 'new-criterion-kind', 'aria-label': t('criterion.kind') },
+    options(
+      KINDS.map((k) => ({ value: k, label: t(`criterion.kind.${k}`) })),
+      'yes_no',
+    ),
+  );
+  const weight = h('input', { id: 'new-criterion-weight', type: 'number', min: 1, max: 100, value: '1', class: 'narrow-input' });
+  const form = h(
+    'form',
+    { class: 'toolbar', 'data-testid': 'new-criterion' },
+    h('label', { for: name.id, class: 'sr-only' }, t('criterion.name')),
+    name,
+    kind,
+    h('label', { for: weight.id }, t('criterion.weight')),
+    weight,
+    h('button', { type: 'submit', class: 'primary' }, t('outcome.add')),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api.createCriterion({ name: name.value.trim(), kind: kind.value as CriterionKind, weight: Number(weight.value) || 1 });
+      name.value = '';
+      await reload();
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  });
+  replace(box, form, list, h('p', { class: 'muted' }, t('criterion.hint')));
   await reload();
 }
 

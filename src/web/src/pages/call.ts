@@ -3,12 +3,13 @@ import { AnnotateForm } from '../components/annotate';
 import { agentLabel, callNumber, stateBadge, statusLine } from '../components/call-status';
 import { callButton } from '../components/click-to-call';
 import { legsTimeline } from '../components/legs';
+import { analyticsBadges, recordingBadge, reviewCard } from '../components/review-parts';
 import { h, replace } from '../dom';
 import { formatPhone, formatSeconds, formatTimeSeconds, formatDate, secondsSince } from '../format';
 import { t, type MessageKey } from '../i18n';
 import type { Page } from '../router';
-import { session } from '../session';
-import type { CallRecordDto } from '../types';
+import { seesEverything, session } from '../session';
+import type { CallRecordDto, RecordingInfo, ReviewDto } from '../types';
 
 /** One call: every field of the record, the legs timeline, the recording, the annotation. */
 export const callPage: Page = async ({ main, params }) => {
@@ -28,8 +29,86 @@ export const callPage: Page = async ({ main, params }) => {
   const head = h('div', { class: 'call-head' });
   const facts = h('dl', { class: 'facts-grid', 'data-testid': 'call-facts' });
   const legs = h('section', { class: 'panel' });
-  const recording = h('section', { class: 'panel recording' });
+  const recording = h('section', { class: 'panel recording', 'data-testid': 'recording' });
+  const reviewsBox = h('div', {});
   const annotate = new AnnotateForm(call);
+  let audio: HTMLAudioElement | null = null;
+
+  /** The player is rebuilt only when the recording itself changes (a live update must not stop playback). */
+  let recordingKey = '';
+  const renderRecording = (c: CallRecordDto) => {
+    const rec = c.recording as RecordingInfo | null;
+    const key = rec ? `${rec.id}|${rec.state}|${rec.analytics ? 1 : 0}` : '';
+    if (key === recordingKey && recording.childElementCount) return;
+    recordingKey = key;
+    audio?.pause();
+    audio = rec?.state === 'stored' ? h('audio', { controls: true, preload: 'metadata', src: rec.url, 'data-testid': 'audio' }) : null;
+    replace(
+      recording,
+      h('h2', {}, t('call.recording'), ' ', recordingBadge(rec)),
+      !rec
+        ? h('p', { class: 'muted' }, t('recording.none'))
+        : audio
+          ? h(
+              'div',
+              {},
+              audio,
+              h(
+                'p',
+                { class: 'recording-links' },
+                h('a', { href: `${rec.url}?download=1`, download: rec.fileName, 'data-testid': 'recording-link' }, t('recording.download')),
+                ' ',
+                h('span', { class: 'muted' }, rec.fileName),
+                ' ',
+                analyticsBadges(rec),
+              ),
+              seesEverything(me)
+                ? h(
+                    'p',
+                    {},
+                    h('a', { href: `#/review/${c.id}`, class: 'button-link', 'data-testid': 'review-link' }, t('review.reviewCall')),
+                  )
+                : null,
+            )
+          : h('p', { class: 'muted' }, t(`recording.${rec.state}`), ' · ', rec.fileName),
+    );
+  };
+
+  /** Reviews of this call (a manager: the submitted ones), with replies; timestamps seek the player above. */
+  const loadReviews = async () => {
+    let items: ReviewDto[];
+    try {
+      items = (await api.callReviews(id)).items;
+    } catch {
+      replace(reviewsBox);
+      return;
+    }
+    const shown = seesEverything(me) ? items : items.filter((r) => r.state === 'submitted');
+    replace(
+      reviewsBox,
+      shown.length
+        ? h(
+            'section',
+            { class: 'panel', 'data-testid': 'call-reviews' },
+            h('h2', {}, t('review.reviews')),
+            shown.map((r) =>
+              reviewCard(r, {
+                canReply: r.state === 'submitted',
+                link: `#/review/${id}`,
+                onSeek: (s) => {
+                  if (!audio) {
+                    location.hash = `#/review/${id}?t=${Math.floor(s)}`;
+                    return;
+                  }
+                  audio.currentTime = s;
+                  void audio.play().catch(() => undefined);
+                },
+              }),
+            ),
+          )
+        : null,
+    );
+  };
 
   const render = (c: CallRecordDto) => {
     replace(
@@ -99,27 +178,7 @@ export const callPage: Page = async ({ main, params }) => {
       rows.map(([k, v]) => h('div', {}, h('dt', {}, t(k)), h('dd', {}, v))),
     );
     replace(legs, h('h2', {}, t('call.legs')), legsTimeline(me, c));
-    const rec = c.recording;
-    replace(
-      recording,
-      h('h2', {}, t('call.recording')),
-      !rec
-        ? h('p', { class: 'muted' }, t('recording.none'))
-        : rec.state === 'stored'
-          ? h(
-              'div',
-              {},
-              h('audio', { controls: true, preload: 'none', src: rec.url }),
-              h(
-                'p',
-                {},
-                h('a', { href: rec.url, download: rec.fileName, 'data-testid': 'recording-link' }, t('recording.download')),
-                ' ',
-                h('span', { class: 'muted' }, rec.fileName),
-              ),
-            )
-          : h('p', { class: 'muted' }, t(`recording.${rec.state}`), ' · ', rec.fileName),
-    );
+    renderRecording(c);
     annotate.update(c);
   };
   render(call);
@@ -132,9 +191,13 @@ export const callPage: Page = async ({ main, params }) => {
     h(
       'div',
       { class: 'call-layout' },
-      h('div', {}, h('section', { class: 'panel' }, h('h2', {}, t('call.details')), facts), legs, recording),
+      h('div', {}, h('section', { class: 'panel' }, h('h2', {}, t('call.details')), facts), legs, recording, reviewsBox),
       h('section', { class: 'panel' }, h('h2', {}, t('call.annotation')), annotate.el),
     ),
   );
-  return off;
+  if (call.state === 'ended') void loadReviews();
+  return () => {
+    off();
+    audio?.pause();
+  };
 };

@@ -8,7 +8,7 @@ import { session } from '../session';
 type Filter = 'from' | 'to' | 'direction' | 'disposition' | 'missed' | 'agent' | 'number';
 
 /** Local day `yyyy-mm-dd` → the instant it starts (`plusDays` 1: the next day, for an inclusive "to"). */
-function dayStart(day: string, plusDays = 0): string | undefined {
+export function dayStart(day: string, plusDays = 0): string | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
   if (!m) return undefined;
   return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + plusDays).toISOString();
