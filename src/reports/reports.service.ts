@@ -73,9 +73,12 @@ export type ReportsService = ReturnType<typeof createReportsService>;
  * Supervisor reports per agent over a period of call start times. For each user who is an active
  * manager, or took part in a call of the period (its agent or one of its legs):
  * - calls: the period's calls the user took part in (agent, or rung on a leg);
- * - answered: the calls the user answered (the call's agent, and someone answered);
+ * - answered: the calls the user talked on: a leg of theirs answered (a transfer's second agent
+ *   too), or they are the call's agent and it was answered;
  * - missed: missed calls (inbound, answered by nobody: calls.missed) that rang the user's phone;
- * - avgWaitSeconds / avgTalkSeconds: start → answer and answer → end over the calls they answered;
+ * - avgWaitSeconds: start → answer over the calls they answered first (the call's agent);
+ * - avgTalkSeconds: their own talk time per answered call (their legs' answer → end; the call's
+ *   answer → end when they are its agent without a leg);
  * - reviews / avgScore: the submitted reviews of the period's calls with the user as the agent.
  * `days`: per UTC day, the totals over all calls (each counted once however many agents took part):
  * calls, answered by a person, missed.
@@ -104,17 +107,29 @@ export function createReportsService(deps: { ds: DataSource }) {
          SELECT pc.agent_user_id AS user_id, pc.id AS call_id FROM period_calls pc WHERE pc.agent_user_id IS NOT NULL
          UNION
          SELECT l.user_id, l.call_id FROM call_legs l JOIN period_calls pc ON pc.id = l.call_id WHERE l.user_id IS NOT NULL
-       ), per_user AS (
-         SELECT t.user_id,
-                count(*)::int AS calls,
-                count(*) FILTER (WHERE pc.agent_user_id = t.user_id AND pc.answered_at IS NOT NULL)::int AS answered,
-                count(*) FILTER (WHERE pc.missed AND EXISTS (SELECT 1 FROM call_legs l WHERE l.call_id = pc.id AND l.user_id = t.user_id))::int AS missed,
-                avg(extract(epoch FROM pc.answered_at - pc.started_at))
-                  FILTER (WHERE pc.agent_user_id = t.user_id AND pc.answered_at IS NOT NULL) AS avg_wait,
-                avg(extract(epoch FROM pc.ended_at - pc.answered_at))
-                  FILTER (WHERE pc.agent_user_id = t.user_id AND pc.answered_at IS NOT NULL AND pc.ended_at IS NOT NULL) AS avg_talk
+       ), my_legs AS (
+         -- the user's own part of each call: did a leg of theirs answer, and how long they talked
+         SELECT l.user_id, l.call_id, bool_or(l.result = 'answered') AS answered,
+                sum(extract(epoch FROM l.ended_at - l.answered_at)) FILTER (WHERE l.result = 'answered' AND l.ended_at IS NOT NULL) AS talk
+           FROM call_legs l JOIN period_calls pc ON pc.id = l.call_id
+          WHERE l.user_id IS NOT NULL
+          GROUP BY l.user_id, l.call_id
+       ), part AS (
+         SELECT t.user_id, pc.*, ml.call_id IS NOT NULL AS rung,
+                coalesce(ml.answered, false) OR (pc.agent_user_id = t.user_id AND pc.answered_at IS NOT NULL) AS took,
+                coalesce(ml.talk, CASE WHEN pc.agent_user_id = t.user_id THEN extract(epoch FROM pc.ended_at - pc.answered_at) END) AS talk
            FROM taking_part t JOIN period_calls pc ON pc.id = t.call_id
-          GROUP BY t.user_id
+           LEFT JOIN my_legs ml ON ml.user_id = t.user_id AND ml.call_id = t.call_id
+       ), per_user AS (
+         SELECT p.user_id,
+                count(*)::int AS calls,
+                count(*) FILTER (WHERE p.took)::int AS answered,
+                count(*) FILTER (WHERE p.missed AND p.rung)::int AS missed,
+                avg(extract(epoch FROM p.answered_at - p.started_at))
+                  FILTER (WHERE p.agent_user_id = p.user_id AND p.answered_at IS NOT NULL) AS avg_wait,
+                avg(p.talk) FILTER (WHERE p.took AND p.talk IS NOT NULL) AS avg_talk
+           FROM part p
+          GROUP BY p.user_id
        ), per_reviews AS (
          SELECT rv.agent_user_id AS user_id, count(*)::int AS reviews, avg(rv.score) AS avg_score
            FROM reviews rv JOIN period_calls pc ON pc.id = rv.call_id

@@ -381,12 +381,15 @@ it('a supervisor plays, seeks, scores and comments at 0:07; the manager sees it 
   expect(reply).toMatchObject({ body: 'Дякую, наступного разу уточню.', author: { name: manager.name } });
 
   // ---- the supervisor's report for the last 7 days: Олена took the customer's call and made the consultation call
-  // to 102 (both answered, 2 s wait each); one review, 71; the CSV in the UI language
+  // to 102 (both answered, 2 s wait each; her own talk until she handed the caller over); one review, 71;
+  // Богдан answered the consultation call and took the transferred customer: 2 calls, 2 answered; the CSV in the UI language
   await sup.click('nav a[href="#/reports"]');
   const reportRow = sup.locator('[data-testid=report-agents] tr', { hasText: manager.name });
   await reportRow.waitFor({ timeout: 10_000 });
   const cells = await reportRow.locator('td').allTextContents();
-  expect(cells).toEqual([manager.name, '101', '2', '2', '0', '0:02', '0:10', '1', '71']);
+  expect(cells).toEqual([manager.name, '101', '2', '2', '0', '0:02', '0:06', '1', '71']);
+  const colleagueCells = await sup.locator('[data-testid=report-agents] tr', { hasText: 'Богдан Мельник' }).locator('td').allTextContents();
+  expect(colleagueCells.slice(0, 5)).toEqual(['Богдан Мельник', '102', '2', '2', '0']);
   expect(await sup.locator('[data-testid=chart-agents] rect.bar.answered').count()).toBeGreaterThan(0);
   expect(await sup.locator('[data-testid=chart-days] rect.bar').count()).toBe(7 * 3);
   const csvHref = (await sup.getAttribute('[data-testid=report-csv]', 'href'))!;

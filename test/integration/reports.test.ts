@@ -72,6 +72,16 @@ async function dataset() {
     legs: [leg(extA, at(0, 2000), null, at(0, 2030), 'no-answer'), leg(extB, at(0, 2000), null, at(0, 2030), 'no-answer')],
     legUsers: [a.id, b.id],
   });
+  // an attended transfer: A answers, then hands the caller to B, who talks on (both answered it)
+  await ctx.f.call({
+    startedAt: at(0, 3000),
+    answeredAt: at(0, 3010),
+    endedAt: at(0, 3100),
+    agentExtension: extA,
+    agentUserId: a.id,
+    legs: [leg(extA, at(0, 3000), at(0, 3010), at(0, 3040), 'answered'), leg(extB, at(0, 3030), at(0, 3040), at(0, 3100), 'answered')],
+    legUsers: [a.id, b.id],
+  });
   const call4 = await ctx.f.call({
     direction: 'outbound',
     startedAt: at(1, 0),
@@ -110,17 +120,18 @@ describe('GET /api/reports/agents', () => {
       userId: s.a.id,
       name: s.a.name,
       extensions: [s.extA],
-      calls: 3,
-      answered: 2,
+      calls: 4,
+      answered: 3,
       missed: 1,
-      avgWaitSeconds: 15,
-      avgTalkSeconds: 90,
+      avgWaitSeconds: 13.3, // (10 + 20 + 10) / 3
+      avgTalkSeconds: 70, // their own talk: (60 + 120 + 30) / 3
       reviews: 2,
       avgScore: 70.5,
     });
+    // B answered the outbound call and the transferred one: the transfer counts for both agents
     expect(rowOf(report, s.b.id)).toMatchObject({
-      calls: 3,
-      answered: 1,
+      calls: 4,
+      answered: 2,
       missed: 1,
       avgWaitSeconds: 5,
       avgTalkSeconds: 60,
@@ -154,7 +165,7 @@ describe('GET /api/reports/agents', () => {
     expect(names).toEqual([...names].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
 
     expect(report.days).toEqual([
-      { date: s.from, calls: 3, answered: 2, missed: 1 },
+      { date: s.from, calls: 4, answered: 3, missed: 1 },
       { date: day(s.t0 + DAY), calls: 3, answered: 2, missed: 1 },
       { date: s.to, calls: 0, answered: 0, missed: 0 },
     ]);
@@ -225,9 +236,9 @@ describe('GET /api/reports/agents.csv', () => {
     expect(lines[0]).toBe(
       'Агент,Внутрішні номери,Дзвінки,Прийняті,Пропущені,"Середнє очікування, с","Середня розмова, с",Оцінювання,Середня оцінка',
     );
-    expect(lines).toContain(`${s.a.name},${s.extA},3,2,1,15,90,2,70.5`);
+    expect(lines).toContain(`${s.a.name},${s.extA},4,3,1,13.3,70,2,70.5`);
     expect(lines).toContain(`${s.d.name},,0,0,0,,,0,`);
-    expect(lines).toContain(`${s.b.name},${s.extB},3,1,1,5,60,1,90`);
+    expect(lines).toContain(`${s.b.name},${s.extB},4,2,1,5,60,1,90`);
     expect(lines).toContain(`${s.c.name},${s.extC},1,1,0,30,60,0,`);
 
     const en = await agent.get('/api/reports/agents.csv').query({ from: s.from, to: s.to, lang: 'en' });
@@ -248,8 +259,8 @@ describe('GET /api/reports/agents.csv', () => {
     await ctx.ds.query(`UPDATE users SET name = $2 WHERE id = $1`, [s.b.id, `Коваль, "Оля"\n${s.b.id}`]);
     const { agent } = await ctx.f.login('admin');
     const text = (await agent.get('/api/reports/agents.csv').query({ from: s.from, to: s.to, lang: 'en' })).text;
-    expect(text).toContain(`"'=HYPERLINK(""http://evil.test"",""Click"") ${s.a.id}",${s.extA},3,2,1,15,90,2,70.5\r\n`);
-    expect(text).toContain(`"Коваль, ""Оля""\n${s.b.id}",${s.extB},3,1,1,5,60,1,90\r\n`);
+    expect(text).toContain(`"'=HYPERLINK(""http://evil.test"",""Click"") ${s.a.id}",${s.extA},4,3,1,13.3,70,2,70.5\r\n`);
+    expect(text).toContain(`"Коваль, ""Оля""\n${s.b.id}",${s.extB},4,2,1,5,60,1,90\r\n`);
 
     // the rules, field by field
     expect(['+1', '-1', '@SUM(A1)', '\tx', 'plain', ''].map(csvField)).toEqual(["'+1", "'-1", "'@SUM(A1)", "'\tx", 'plain', '']);
