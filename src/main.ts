@@ -105,7 +105,16 @@ export function wire(ds: DataSource, o: WireOptions) {
   const calls = createCallsService({ ds, calls: callsRepo, defaultCountry: o.defaultCountry, publish: bus.publish, live: capture });
   const relink = createCallLinker({ ds, capture, calls: callsRepo, publish: bus.publish, logger });
   const outcomes = createOutcomesService(ds);
-  const recordings = createRecordings({ ds, settings: o.recordings, ari: o.ari, bus, callsRepo, audit, logger });
+  const recordings = createRecordings({
+    ds,
+    settings: o.recordings,
+    ari: o.ari,
+    // the capture keeps what the fetcher stored, so a late PBX event does not show `pending` again
+    bus: { ...bus, publish: (call) => (capture.recordingUpdated(call), bus.publish(call)) },
+    callsRepo,
+    audit,
+    logger,
+  });
   const criteria = createCriteriaService({ ds, audit });
   const reviews = createReviewsService({ ds, calls: callsRepo, audit });
   const reviewQueue = createReviewQueue({ ds, calls: callsRepo });

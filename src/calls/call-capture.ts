@@ -18,6 +18,8 @@ interface LiveCall {
   match: MatchResult | null;
   matchRequested: boolean;
   recordingId: string | null;
+  /** the recording as its fetcher last stored it (null: not fetched yet: pending or empty from the draft) */
+  recording: CallRecordDto['recording'];
   topic: string | null;
   outcome: { id: string; name: string } | null;
   notes: string | null;
@@ -140,8 +142,10 @@ export function createCallCapture(o: CallCaptureOptions) {
       related_pbx_call_ids: d.relatedPbxCallIds,
       recording_file: d.recordingFile,
       recording_id: c.recordingId,
-      recording_state: d.recordingFile ? (d.state === 'ended' && !d.answeredAt ? 'empty' : 'pending') : null,
-      recording_duration: null,
+      recording_state: c.recording?.state ?? (d.recordingFile ? (d.state === 'ended' && !d.answeredAt ? 'empty' : 'pending') : null),
+      recording_duration: c.recording?.durationSeconds ?? null,
+      recording_channels: c.recording?.channels ?? null,
+      recording_analytics: c.recording?.analytics ?? null,
       topic: c.topic,
       outcome_id: c.outcome?.id ?? null,
       outcome_name: c.outcome?.name ?? null,
@@ -252,6 +256,7 @@ export function createCallCapture(o: CallCaptureOptions) {
         match: null,
         matchRequested: false,
         recordingId: null,
+        recording: null,
         topic: null,
         outcome: null,
         notes: null,
@@ -369,6 +374,17 @@ export function createCallCapture(o: CallCaptureOptions) {
       c.notes = a.notes;
       c.version = Math.max(c.version, version);
       return toDto(c);
+    },
+
+    /**
+     * The recording's state after its fetcher stored (or gave up on) it: a late PBX event for the
+     * call then republishes that state, not `pending` again.
+     */
+    recordingUpdated(call: CallRecordDto): void {
+      const c = byId.get(call.id);
+      if (!c || !call.recording || call.recording.state === 'pending') return;
+      c.recording = call.recording;
+      c.version = Math.max(c.version, call.version);
     },
 
     /** Records of the calls in progress, for a snapshot on (re)connect. */
