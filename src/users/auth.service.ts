@@ -16,6 +16,7 @@ const SESSION_DAYS = 14;
 const FAILURES_PER_ACCOUNT_AND_IP = 5;
 const FAILURES_PER_IP = 30;
 const BLOCK_SECONDS = 15 * 60;
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const toPrincipal = (u: User, via: Principal['via']): Principal => ({
@@ -96,7 +97,12 @@ export function createAuthService(deps: {
       if (!row) return null;
       const user = await ds.getRepository(User).findOneBy({ id: row.userId, active: true });
       if (!user) return null;
-      await repo.update({ id: row.id }, { lastUsedAt: new Date() });
+      // last use to the minute: one write per token and minute, not one per request (concurrent
+      // requests with one token would queue on its row lock)
+      const now = Date.now();
+      if (!row.lastUsedAt || now - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+        await repo.update({ id: row.id }, { lastUsedAt: new Date(now) });
+      }
       return toPrincipal(user, 'token');
     },
 

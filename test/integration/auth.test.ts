@@ -98,6 +98,27 @@ describe('auth', () => {
     expect(bogus.status).toBe(401);
   });
 
+  it('records a token’s last use to the minute: one write per minute, not one per request', async () => {
+    const admin = await ctx.f.login('admin');
+    const created = await admin.agent.post('/api/tokens').send({ name: 'busy integration' });
+    const lastUsed = async () =>
+      ((await admin.agent.get('/api/tokens')).body.items as { id: string; lastUsedAt: string | null }[]).find(
+        (t) => t.id === created.body.id,
+      )?.lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    const use = () => request(ctx.app).get('/api/me').set('Authorization', `Bearer ${created.body.token}`);
+    expect((await use()).status).toBe(200);
+    const first = await lastUsed();
+    expect(first).toEqual(expect.any(String));
+    await Promise.all([use(), use(), use()]);
+    expect(await lastUsed()).toBe(first);
+    // a minute later the next use is recorded again
+    await ctx.ds.query(`UPDATE api_tokens SET last_used_at = last_used_at - interval '61 seconds' WHERE id = $1`, [created.body.id]);
+    const aged = await lastUsed();
+    expect((await use()).status).toBe(200);
+    expect(Date.parse((await lastUsed())!)).toBeGreaterThan(Date.parse(aged!));
+  });
+
   it('only admins create tokens', async () => {
     const sup = await ctx.f.login('supervisor');
     expect((await sup.agent.post('/api/tokens').send({ name: 'x' })).status).toBe(403);
