@@ -63,13 +63,13 @@ export interface CallStoreOptions {
 
 export type CallStore = ReturnType<typeof createCallStore>;
 
-/** Strings in jsonb may not contain NUL; a frame with one is journalled with U+FFFD instead. */
+/** Strings in JSON columns may not contain NUL (json → jsonb casts fail); a frame with one is journalled with U+FFFD instead. */
 const pgSafeJson = (json: string) => (json.includes('\\u0000') ? json.replace(/\\u0000/g, '\\ufffd') : json);
 
 /**
  * How journal lines reach the table. 'copy': COPY … FROM STDIN, text format (PostgreSQL: about half
  * the server's work of an INSERT … SELECT, the table's write path only). 'json': one INSERT … SELECT
- * FROM jsonb_to_recordset over a JSON array (PGlite, whose socket does not speak the COPY
+ * FROM json_to_recordset over a JSON array (PGlite, whose socket does not speak the COPY
  * sub-protocol).
  */
 export type JournalFormat = 'copy' | 'json';
@@ -234,7 +234,7 @@ const COPY_JOURNAL = `COPY call_events (pbx_call_id, received_at, mono, kind, pa
 const INSERT_JOURNAL = `
   INSERT INTO call_events (pbx_call_id, received_at, mono, kind, payload)
   SELECT x.p, to_timestamp(x.r / 1000.0), x.m, x.k, x.d
-    FROM jsonb_to_recordset($1::text::jsonb) AS x(p text, r float8, m float8, k text, d jsonb)`;
+    FROM json_to_recordset($1::text::json) AS x(p text, r float8, m float8, k text, d json)`;
 
 /** The parts of a node-postgres connection a COPY FROM STDIN uses. */
 interface PgConnection {
