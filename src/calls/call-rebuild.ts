@@ -41,7 +41,7 @@ export async function rebuildCalls(deps: {
   let events = 0;
   for (;;) {
     const rows: JournalRow[] = await ds.query(
-      `SELECT id::text AS id, pbx_call_id, received_at, mono, kind, payload
+      `SELECT id::text AS id, pbx_call_id, received_at, mono, kind, payload::json AS payload
          FROM call_events e
         WHERE e.id > $3
           AND (e.pbx_call_id IN (SELECT pbx_call_id FROM call_events WHERE received_at >= $1 AND received_at < $2)

@@ -234,7 +234,7 @@ const COPY_JOURNAL = `COPY call_events (pbx_call_id, received_at, mono, kind, pa
 const INSERT_JOURNAL = `
   INSERT INTO call_events (pbx_call_id, received_at, mono, kind, payload)
   SELECT x.p, to_timestamp(x.r / 1000.0), x.m, x.k, x.d
-    FROM json_to_recordset($1::text::json) AS x(p text, r float8, m float8, k text, d json)`;
+    FROM json_to_recordset($1::text::json) AS x(p text, r float8, m float8, k text, d text)`;
 
 /** The parts of a node-postgres connection a COPY FROM STDIN uses. */
 interface PgConnection {

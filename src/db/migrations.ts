@@ -2,7 +2,7 @@ import { InitialSchema1795716000000 } from '../../migrations/1795716000000-Initi
 import { CallEventJournal1795716100000 } from '../../migrations/1795716100000-CallEventJournal';
 import { CallListAccessIndexes1795719960632 } from '../../migrations/1795719960632-CallListAccessIndexes';
 import { RecordingsAndReviews1795800000000 } from '../../migrations/1795800000000-RecordingsAndReviews';
-import { JournalPayloadJson1795800000100 } from '../../migrations/1795800000100-JournalPayloadJson';
+import { JournalWriteCost1795800000100 } from '../../migrations/1795800000100-JournalWriteCost';
 
 /** Every migration, in order. `npm run migration:create` appends here. */
 export const migrations = [
@@ -10,5 +10,5 @@ export const migrations = [
   CallEventJournal1795716100000,
   CallListAccessIndexes1795719960632,
   RecordingsAndReviews1795800000000,
-  JournalPayloadJson1795800000100,
+  JournalWriteCost1795800000100,
 ];

@@ -12,7 +12,7 @@ import type { Logger } from '../logger';
 import type { Principal } from '../users/principal';
 import type { RecordingFetcher } from './recording-fetcher';
 import type { RecordingStorage } from './recording-storage';
-import { readPcm, waveformPeaks } from './talk-analytics';
+import type { AudioAnalysis } from './audio-analysis';
 
 /**
  * Playback, waveform, retry and the states overview. Every call-scoped operation first asks the
@@ -129,6 +129,8 @@ export interface RecordingsServiceDeps {
   audit: AuditService;
   storage: RecordingStorage;
   fetcher: RecordingFetcher;
+  /** waveform peaks, computed off the main thread */
+  audio: Pick<AudioAnalysis, 'waveform'>;
   logger: Logger;
   /** the overview shows them */
   settings: { source: 'ari' | 'dir' | null; retentionDays: number; deleteFromPbx: boolean };
@@ -253,18 +255,18 @@ export function createRecordingsService(deps: RecordingsServiceDeps) {
       const key = `${row.id}:${row.sha256 ?? ''}:${buckets}`;
       const cached = waveforms.get(key);
       if (cached) return cached;
-      let pcm;
+      let wave;
       try {
-        pcm = await readPcm(storage.path(row.stored_path));
+        wave = await deps.audio.waveform(storage.path(row.stored_path), buckets);
       } catch (err) {
         throw conflict(`No waveform for this recording: ${err instanceof Error ? err.message : String(err)}`);
       }
       const result = {
-        durationSeconds: pcm.info.durationSeconds,
-        sampleRate: pcm.info.sampleRate,
-        channels: pcm.info.channels,
-        customerChannel: pcm.info.channels === 2 ? row.customer_channel : null,
-        peaks: waveformPeaks(pcm.pcm, { channels: pcm.info.channels, buckets }),
+        durationSeconds: wave.info.durationSeconds,
+        sampleRate: wave.info.sampleRate,
+        channels: wave.info.channels,
+        customerChannel: wave.info.channels === 2 ? row.customer_channel : null,
+        peaks: wave.peaks,
       };
       if (waveforms.size >= 32) waveforms.delete(waveforms.keys().next().value!);
       waveforms.set(key, result);

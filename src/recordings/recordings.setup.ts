@@ -11,6 +11,7 @@ import { createRecordingRetention } from './recording-retention';
 import { ariSource, demoSource, directorySource, type RecordingSource } from './recording-sources';
 import { createRecordingStorage } from './recording-storage';
 import { createRecordingsService } from './recordings.service';
+import { createAudioAnalysis } from './audio-analysis';
 
 /** The recordings settings main.ts reads from the config (tests pass their own). */
 export interface RecordingsSettings {
@@ -56,6 +57,8 @@ export function createRecordings(deps: {
   else if (settings.demoFiles?.length) source = demoSource(settings.demoFiles);
   const deleteFromPbx = settings.deleteFromPbx ?? false;
   const retentionDays = settings.retentionDays ?? 0;
+  // talk analytics and waveforms off the main thread (a long call is ~0.3 s of CPU)
+  const audio = createAudioAnalysis({ logger: deps.logger });
   const fetcher = createRecordingFetcher({
     ds: deps.ds,
     source,
@@ -67,6 +70,7 @@ export function createRecordings(deps: {
     logger: deps.logger,
     deleteFromPbx,
     onlyFileNamePrefix: settings.onlyFileNamePrefix,
+    analyse: audio.analyse,
     ...settings.fetch,
   });
   const retention = createRecordingRetention({
@@ -82,6 +86,7 @@ export function createRecordings(deps: {
     audit: deps.audit,
     storage,
     fetcher,
+    audio,
     logger: deps.logger,
     settings: { source: source?.kind ?? null, retentionDays, deleteFromPbx },
     auditWindowMs: settings.auditWindowMs,
@@ -99,6 +104,7 @@ export function createRecordings(deps: {
     async stop(): Promise<void> {
       await fetcher.stop();
       await retention.stop();
+      await audio.close();
     },
   };
 }
