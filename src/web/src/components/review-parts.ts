@@ -102,9 +102,21 @@ export function analyticsBadges(rec: RecordingInfo | null): HTMLElement {
   return h(
     'span',
     { class: 'an-badges' },
-    a.agentTalkShare !== null ? h('span', { class: 'an-badge', title: t('analytics.agentShare') }, `🗣 ${percent(a.agentTalkShare)}`) : null,
-    h('span', { class: `an-badge${a.silenceShare >= 0.3 ? ' warn' : ''}`, title: t('analytics.silence') }, `∅ ${percent(a.silenceShare)}`),
-    a.overtalkShare >= 0.05 ? h('span', { class: 'an-badge warn', title: t('analytics.overtalk') }, `⇄ ${percent(a.overtalkShare)}`) : null,
+    a.agentTalkShare !== null
+      ? h('span', { class: 'an-badge', title: t('analytics.agentShare') }, `${t('analytics.short.agent')} ${percent(a.agentTalkShare)}`)
+      : null,
+    h(
+      'span',
+      { class: `an-badge${a.silenceShare >= 0.3 ? ' warn' : ''}`, title: t('analytics.silence') },
+      `${t('analytics.silence')} ${percent(a.silenceShare)}`,
+    ),
+    a.overtalkShare >= 0.05
+      ? h(
+          'span',
+          { class: 'an-badge warn', title: t('analytics.overtalk') },
+          `${t('analytics.short.overtalk')} ${percent(a.overtalkShare)}`,
+        )
+      : null,
   );
 }
 
