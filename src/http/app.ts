@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
-import type { AuditService } from '../audit/audit.service';
+import { listAuditQuery, type AuditService } from '../audit/audit.service';
 import { callsRoutes } from '../calls/calls.routes';
 import type { CallsService } from '../calls/calls.service';
 import type { ClickToCallService } from '../calls/click-to-call.service';
@@ -26,6 +26,7 @@ import type { UsersService } from '../users/users.service';
 import { authenticate, requireRole, sameOriginWrites } from './auth.middleware';
 import { errorHandler, notFoundRoute } from './error-handler';
 import { openApiDocument } from './openapi';
+import { parse } from './validate';
 
 export interface PbxStatus {
   mode: 'asterisk' | 'demo' | 'disabled';
@@ -89,8 +90,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(recordingsRoutes(deps));
   app.use(reviewsRoutes(deps));
   app.use(reportsRoutes(deps));
-  app.get('/api/audit', requireRole('admin'), async (_req, res) => {
-    res.json({ items: await deps.audit.list() });
+  app.get('/api/audit', requireRole('admin'), async (req, res) => {
+    res.json(await deps.audit.list(parse(listAuditQuery, req.query, 'query')));
   });
   app.use('/api', notFoundRoute);
 

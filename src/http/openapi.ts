@@ -16,6 +16,7 @@ import {
 } from '../reviews/reviews.dto';
 import { recordingDownloadQuery, recordingsOverviewQuery, waveformQuery } from '../recordings/recordings.service';
 import { createTokenBody, createUserBody, loginBody, updateMeBody, updateUserBody } from '../users/users.dto';
+import { listAuditQuery } from '../audit/audit.service';
 
 type Access = 'public' | 'any role' | 'admin' | 'supervisor or admin';
 interface Operation {
@@ -120,7 +121,13 @@ export const operations: Operation[] = [
   { method: 'post', path: '/api/outcomes', summary: 'Create an outcome', access: 'admin', body: outcomeBody, status: 201 },
   { method: 'patch', path: '/api/outcomes/{id}', summary: 'Change an outcome', access: 'admin', body: outcomePatchBody },
   { method: 'delete', path: '/api/outcomes/{id}', summary: 'Delete an outcome (deactivated if in use)', access: 'admin' },
-  { method: 'get', path: '/api/audit', summary: 'The audit log, newest first', access: 'admin' },
+  {
+    method: 'get',
+    path: '/api/audit',
+    summary: 'The audit log, newest first (who did what, when: logins, user and token changes, recording listens, reviews)',
+    access: 'admin',
+    query: listAuditQuery,
+  },
   {
     method: 'get',
     path: '/api/calls/{id}/recording',

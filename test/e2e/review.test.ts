@@ -413,4 +413,16 @@ it('a supervisor plays, seeks, scores and comments at 0:07; the manager sees it 
     return all.items.find((c) => c.id === nextStep.id)?.weight === 2;
   });
   await admin.screenshot({ path: path.join(artifacts, 'review-criteria.png') });
+
+  // ---- the admin's audit log: who listened to the recording (the supervisor, then the manager), with the call linked
+  await admin.goto(`${server.url}/#/admin/audit`);
+  await admin.selectOption('[data-testid=audit-filter]', 'recording.');
+  const listens = admin.locator('[data-testid=audit-entry][data-action="recording.listen"]');
+  await listens.first().waitFor({ timeout: 10_000 });
+  const listeners = (await listens.locator('td:nth-child(2)').allTextContents()).sort();
+  expect(listeners).toEqual([supervisor.name, manager.name].sort());
+  expect(await listens.first().textContent()).toContain('Прослухав запис');
+  expect(await listens.first().locator(`a[href="#/calls/${stored.id}"]`).count()).toBe(1);
+  expect(admin.url()).toContain('#/admin/audit?action=recording.');
+  await admin.screenshot({ path: path.join(artifacts, 'audit.png') });
 });

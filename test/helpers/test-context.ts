@@ -27,7 +27,17 @@ export async function createTestContext(options: Partial<WireOptions> = {}, data
   await parts.directory.reload();
   const f = new Factories(ds, parts);
   await f.init();
-  return { ds, app: parts.app, parts, f, close: () => ds.destroy() };
+  return {
+    ds,
+    app: parts.app,
+    parts,
+    f,
+    // the recordings' fetch worker, purge timer and audio worker thread go with the context
+    close: async () => {
+      await parts.recordings.stop();
+      await ds.destroy();
+    },
+  };
 }
 
 /** Logs in through the API and returns an agent that carries the session cookie. */

@@ -1,6 +1,7 @@
 import type {
   AgentReport,
   ApiToken,
+  AuditEntry,
   CallPage,
   CallRecordDto,
   CommentDto,
@@ -206,6 +207,8 @@ export const api = {
   agentReport: (from: string, to: string) => get<AgentReport>(`/api/reports/agents${query({ from, to })}`),
 
   tokens: () => get<{ items: ApiToken[] }>('/api/tokens'),
+  audit: (f: { action?: string; cursor?: string; limit?: number } = {}) =>
+    get<{ items: AuditEntry[]; nextCursor: string | null }>(`/api/audit${query({ ...f })}`),
   createToken: (body: { name: string; userId?: string }) => post<ApiToken & { token: string }>('/api/tokens', body),
   revokeToken: (id: string) => del(`/api/tokens/${id}`),
 };

@@ -189,3 +189,15 @@ export interface AgentReport {
   items: AgentReportRow[];
   days: { date: string; calls: number; answered: number; missed: number }[];
 }
+
+/** GET /api/audit (admins): who did what, when. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: { id: string; name: string } | null;
+  action: string;
+  entityType: string | null;
+  entityId: string | null;
+  details: Record<string, unknown>;
+  ip: string | null;
+}

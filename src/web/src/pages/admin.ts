@@ -2,29 +2,30 @@ import { api, ApiError, type UserInput } from '../api';
 import { toast } from '../components/toast';
 import { h, options, replace } from '../dom';
 import { formatWhen } from '../format';
-import { t } from '../i18n';
+import { t, type MessageKey } from '../i18n';
 import type { Page } from '../router';
 import { refreshOutcomes, session } from '../session';
-import type { ApiToken, CriterionKind, Outcome, ReviewCriterion, User } from '../types';
+import type { ApiToken, AuditEntry, CriterionKind, Outcome, ReviewCriterion, User } from '../types';
 
 const errorText = (err: unknown) => (err instanceof ApiError ? err.message : String(err));
 const ROLES = ['manager', 'supervisor', 'admin'] as const;
+const TABS = ['users', 'outcomes', 'criteria', 'tokens', 'audit'] as const;
 
-/** Admin: users with extensions, call outcomes, API tokens. */
-export const adminPage: Page = async ({ main, params }) => {
+/** Admin: users with extensions, call outcomes, review criteria, API tokens, the audit log. */
+export const adminPage: Page = async ({ main, params, query }) => {
   const { me } = session();
   if (me.role !== 'admin') {
     main.replaceChildren(h('p', { class: 'error' }, t('error.forbidden')));
     return;
   }
-  const tab = params.tab === 'outcomes' || params.tab === 'tokens' || params.tab === 'criteria' ? params.tab : 'users';
+  const tab = TABS.find((x) => x === params.tab) ?? 'users';
   const body = h('div', {});
   main.replaceChildren(
     h('h1', {}, t('nav.admin')),
     h(
       'div',
       { class: 'tabs', role: 'tablist' },
-      (['users', 'outcomes', 'criteria', 'tokens'] as const).map((x) =>
+      TABS.map((x) =>
         h(
           'a',
           { href: `#/admin/${x}`, role: 'tab', class: x === tab ? 'active' : '', 'aria-selected': x === tab ? 'true' : 'false' },
@@ -37,6 +38,7 @@ export const adminPage: Page = async ({ main, params }) => {
   if (tab === 'users') await usersTab(body);
   else if (tab === 'outcomes') await outcomesTab(body);
   else if (tab === 'criteria') await criteriaTab(body);
+  else if (tab === 'audit') await auditTab(body, query.get('action') ?? undefined);
   else await tokensTab(body);
 };
 
@@ -590,4 +592,101 @@ async function tokensTab(box: HTMLElement): Promise<void> {
   });
   replace(box, form, shown, list);
   await reload();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Audit log
+
+/** Action families the filter offers (GET /api/audit?action=<prefix>). */
+const AUDIT_FILTERS = ['recording.', 'auth.', 'review', 'user.', 'token.', 'call.'] as const;
+
+function auditAction(action: string): string {
+  const key = `audit.action.${action}` as MessageKey;
+  const text = t(key);
+  return text === key ? action : text;
+}
+
+/** The object of an entry: a call links to its page, anything else is its kind and short id. */
+function auditObject(e: AuditEntry): Node | string {
+  if (!e.entityId) return '—';
+  if (e.entityType === 'call') return h('a', { href: `#/calls/${e.entityId}` }, `${t('audit.call')} ${e.entityId.slice(0, 8)}`);
+  return `${e.entityType ?? ''} ${e.entityId.slice(0, 8)}`.trim();
+}
+
+function auditDetails(details: Record<string, unknown>): string {
+  return Object.entries(details)
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(', ');
+}
+
+async function auditTab(box: HTMLElement, action: string | undefined): Promise<void> {
+  const chosen = AUDIT_FILTERS.find((f) => f === action) ?? '';
+  const filter = h(
+    'select',
+    { id: 'audit-filter', 'data-testid': 'audit-filter' },
+    options(
+      [
+        { value: '', label: t('audit.filter.all') },
+        ...AUDIT_FILTERS.map((f) => ({ value: f, label: t(`audit.filter.${f.replace(/\.$/, '')}` as MessageKey) })),
+      ],
+      chosen,
+    ),
+  );
+  // the filter lives in the URL: a reload or a shared link shows the same entries
+  filter.addEventListener('change', () => {
+    location.hash = filter.value ? `#/admin/audit?action=${encodeURIComponent(filter.value)}` : '#/admin/audit';
+  });
+  const rows = h('tbody', {});
+  const more = h('button', { type: 'button', hidden: true }, t('audit.more'));
+  let cursor: string | null = null;
+  const load = async () => {
+    let page;
+    try {
+      page = await api.audit({ action: chosen || undefined, cursor: cursor ?? undefined, limit: 100 });
+    } catch (err) {
+      toast(errorText(err), 'error');
+      return;
+    }
+    if (!cursor && !page.items.length) rows.append(h('tr', {}, h('td', { colspan: 6 }, t('audit.none'))));
+    for (const e of page.items) {
+      rows.append(
+        h(
+          'tr',
+          { 'data-testid': 'audit-entry', 'data-action': e.action },
+          h('td', { class: 'nowrap' }, formatWhen(e.at)),
+          h('td', {}, e.actor?.name ?? t('audit.system')),
+          h('td', {}, auditAction(e.action)),
+          h('td', {}, auditObject(e)),
+          h('td', { class: 'muted' }, auditDetails(e.details)),
+          h('td', { class: 'muted' }, e.ip ?? ''),
+        ),
+      );
+    }
+    cursor = page.nextCursor;
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', () => void load());
+  replace(
+    box,
+    h('div', { class: 'toolbar' }, h('label', { for: filter.id }, t('audit.filter')), filter),
+    h(
+      'table',
+      { class: 'list', 'data-testid': 'audit' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          [t('audit.when'), t('audit.who'), t('audit.what'), t('audit.object'), t('audit.details'), t('audit.ip')].map((x) =>
+            h('th', {}, x),
+          ),
+        ),
+      ),
+      rows,
+    ),
+    more,
+  );
+  await load();
 }
