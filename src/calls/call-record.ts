@@ -65,7 +65,7 @@ export interface RecordingAnalytics {
   customerTalkSeconds: number;
   /** agent talk / (agent + customer talk); null when nobody spoke */
   agentTalkShare: number | null;
-  /** agent talk / customer talk */
+  /** agent talk / customer talk; null when the customer never spoke */
   talkListenRatio: number | null;
   longestMonologueSeconds: number;
   longestMonologueBy: 'agent' | 'customer' | null;

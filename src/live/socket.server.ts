@@ -389,9 +389,11 @@ export async function createSocketServer(httpServer: http.Server, deps: SocketSe
   }
   /** One user's sockets in this process checked again now (their session may just have ended). */
   async function recheckUser(userId: string): Promise<void> {
-    for (const socket of [...io.of('/').sockets.values()]) {
+    const ids = io.of('/').adapter.rooms.get(userRoom(userId)) ?? new Set<string>();
+    for (const id of [...ids]) {
+      const socket = io.of('/').sockets.get(id);
       if (closing) return;
-      if (socket.data.userId !== userId) continue;
+      if (!socket) continue;
       await stillValid(socket).catch((err: unknown) => logger.warn({ err, userId }, 'could not check a socket session again; keeping it'));
     }
   }

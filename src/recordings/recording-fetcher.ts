@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { CallRecordDto, Direction, RecordingAnalytics, RecordingState } from '../calls/call-record';
+import type { CallRecordDto, Direction, RecordingState } from '../calls/call-record';
 import type { CallsRepository } from '../calls/calls.repository';
 import type { Logger } from '../logger';
 import { RecordingNotFoundError, RecordingPermanentError, type RecordingSource } from './recording-sources';
@@ -79,10 +79,6 @@ interface Job {
   direction: Direction;
   started_at: Date;
 }
-
-/** A compile-time check that the DTO's analytics type is the analyser's result type. */
-const sameShape = (a: TalkAnalytics): RecordingAnalytics => a;
-void sameShape;
 
 /** the shortest wait between two runs planned from the work list */
 const MIN_GAP_MS = 250;

@@ -40,24 +40,12 @@
  * for a 10-minute call), then passes over those frames; no per-sample intermediate arrays. A
  * 10-minute 8 kHz call takes a few tens of milliseconds.
  */
+import type { RecordingAnalytics } from '../calls/call-record';
+
 export { readPcm } from './pcm';
 
-export interface TalkAnalytics {
-  durationSeconds: number;
-  agentTalkSeconds: number;
-  customerTalkSeconds: number;
-  /** agent talk / (agent + customer talk), 0..1, null when nobody spoke */
-  agentTalkShare: number | null;
-  /** agent talk / customer talk, null when the customer never spoke */
-  talkListenRatio: number | null;
-  longestMonologueSeconds: number;
-  longestMonologueBy: 'agent' | 'customer' | null;
-  /** share of the duration where neither speaks, 0..1 */
-  silenceShare: number;
-  /** both speak at once */
-  overtalkSeconds: number;
-  overtalkShare: number;
-}
+/** The contract's analytics (src/calls/call-record.ts, shared with the web app), as computed here. */
+export type TalkAnalytics = RecordingAnalytics;
 
 const FRAME_SECONDS = 0.02;
 /** level of an all-zero frame, and the bottom of the level histogram */

@@ -77,11 +77,11 @@ export function createAuthService(deps: {
     },
 
     async logout(token: string): Promise<void> {
-      const repo = ds.getRepository(Session);
-      const session = await repo.findOneBy({ tokenHash: hmac(token) });
-      if (!session) return;
-      await repo.delete({ id: session.id });
-      credentials?.changed(session.userId);
+      const [ended] = (await ds.query(`DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id`, [hmac(token)])) as [
+        { user_id: string }[],
+        number,
+      ];
+      for (const row of ended) credentials?.changed(row.user_id);
     },
 
     async fromSession(token: string): Promise<Principal | null> {
@@ -129,10 +129,11 @@ export function createAuthService(deps: {
     },
 
     async revokeApiToken(actor: Principal, id: string): Promise<void> {
-      const result = await ds.getRepository(ApiToken).update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
-      if (!result.affected) throw notFound('API token');
-      const row = await ds.getRepository(ApiToken).findOneBy({ id });
-      if (row) credentials?.changed(row.userId);
+      const [revoked] = (await ds.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING user_id`, [
+        id,
+      ])) as [{ user_id: string }[], number];
+      if (!revoked.length) throw notFound('API token');
+      credentials?.changed(revoked[0]!.user_id);
       await audit.record(actor, 'token.revoke', 'api_token', id);
     },
   };

@@ -33,6 +33,7 @@ import { io as connectClient, type Socket as ClientSocket } from 'socket.io-clie
 import { classifyFrame, loadDemoScenarios, rewriteTranscript, startDemoPbx, type TranscriptFrame } from '../../src/asterisk/demo-pbx';
 import type { CallRecordDto } from '../../src/calls/call-record';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/live/live-events';
+import { percentiles, recreateDatabase } from './bench-kit';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const CLIENTS = env('BENCH_CLIENTS', 500);
@@ -232,33 +233,6 @@ interface Published {
   frame: number;
   publishedAt: number;
   expected: Set<number>;
-}
-
-function percentiles(values: Float64Array): { p50: number; p99: number; max: number } {
-  if (!values.length) return { p50: NaN, p99: NaN, max: NaN };
-  const sorted = values.slice().sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
-}
-
-async function recreateDatabase(url: string): Promise<() => Promise<void>> {
-  const { Client } = await import('pg');
-  const name = new URL(url).pathname.slice(1);
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected database name ${name}`);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const run = async (sql: string) => {
-    const c = new Client({ connectionString: admin.toString() });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await run(`CREATE DATABASE ${name}`);
-  return () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
 async function calltrack(): Promise<void> {

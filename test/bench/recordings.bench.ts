@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { percentiles, recreateDatabase } from './bench-kit';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const RECORDINGS = env('BENCH_RECORDINGS', 50);
@@ -54,14 +55,6 @@ type FromClients =
   | { type: 'results'; ttfb: Float64Array; bytes: number; errors: string[]; wrong: number; statuses: Record<string, number> };
 
 const clock = () => Number(process.hrtime.bigint()) / 1e6;
-
-function percentiles(values: Float64Array): { p50: number; p99: number; max: number } {
-  if (!values.length) return { p50: NaN, p99: NaN, max: NaN };
-  const sorted = values.slice().sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  const round = (x: number) => Math.round(x * 100) / 100;
-  return { p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1]!) };
-}
 
 // ---------------------------------------------------------------------------------------------
 // the listeners (worker thread)
@@ -168,26 +161,6 @@ async function clients(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // calltrack (main thread)
-
-async function recreateDatabase(url: string): Promise<() => Promise<void>> {
-  const { Client } = await import('pg');
-  const name = new URL(url).pathname.slice(1);
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected database name ${name}`);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const run = async (sql: string) => {
-    const c = new Client({ connectionString: admin.toString() });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await run(`CREATE DATABASE ${name}`);
-  return () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-}
 
 async function calltrack(): Promise<void> {
   const watchdog = setTimeout(() => {
@@ -342,7 +315,9 @@ async function calltrack(): Promise<void> {
   worker.off('message', onRound);
 
   const requests = rounds.reduce((a, r) => a + r.requests, 0);
-  const ttfb = percentiles(results.ttfb);
+  const round = (x: number) => Math.round(x * 100) / 100;
+  const { p50, p99, max } = percentiles(results.ttfb);
+  const ttfb = { p50: round(p50), p99: round(p99), max: round(max) };
   const [{ audits } = { audits: 0 }] = (await ds.query(
     `SELECT count(*)::int AS audits FROM audit_log WHERE action = 'recording.listen'`,
   )) as {

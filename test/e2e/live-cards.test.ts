@@ -13,6 +13,7 @@ import {
 } from '../../src/asterisk/demo-pbx';
 import type { CallRecordDto } from '../../src/calls/call-record';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+import { apiCall, loginCookie, openLoggedIn, until } from '../helpers/e2e';
 
 /**
  * The screen-pop, for real: the fake PBX (a TCP server speaking AMI) plays a captured Asterisk call
@@ -37,40 +38,8 @@ let cookie = '';
 let idBase = 7_000_000;
 const contexts: BrowserContext[] = [];
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function api<T>(method: string, url: string, body?: unknown, as = cookie): Promise<T> {
-  const res = await fetch(`${server.url}${url}`, {
-    method,
-    headers: { cookie: as, ...(body !== undefined && { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-async function login(email: string, password: string): Promise<string> {
-  const res = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  expect(res.status).toBe(200);
-  return res.headers.get('set-cookie')!.split(';')[0]!;
-}
+const api = <T>(method: string, url: string, body?: unknown, as = cookie) => apiCall<T>(server.url, method, url, body, as);
+const login = (email: string, password: string) => loginCookie(server.url, email, password);
 
 /** The capture with fresh ids, its first event happening `offsetSeconds` from now. */
 function freshCall(offsetSeconds = 0): { frames: TranscriptFrame[]; linkedId: string } {
@@ -94,16 +63,8 @@ async function callByPbxId(linkedId: string): Promise<CallRecordDto | undefined>
 }
 
 async function openAs(email: string, password: string, hash = ''): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'uk-UA' });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[${email}] page error:`, err));
-  await page.goto(`${server.url}/${hash}`);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  // the socket is up (live) and the PBX link is connected
-  await page.waitForSelector('[data-testid=connection][data-state=live]', { timeout: 20_000 });
+  const page = await openLoggedIn(browser, server.url, email, password, hash);
+  contexts.push(page.context());
   return page;
 }
 

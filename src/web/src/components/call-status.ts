@@ -86,3 +86,9 @@ export function statusLine(me: User, call: CallRecordDto): string {
   }
   return parts.join(' · ');
 }
+
+/** The choices of a direction filter: any, inbound, outbound, internal. */
+export const directionChoices = () => [
+  { value: '', label: t('filter.any') },
+  ...(['inbound', 'outbound', 'internal'] as const).map((d) => ({ value: d, label: t(`direction.${d}`) })),
+];

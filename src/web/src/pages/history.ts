@@ -1,4 +1,5 @@
 import { api, ApiError, type CallFilters } from '../api';
+import { directionChoices } from '../components/call-status';
 import { CallTable } from '../components/call-table';
 import { h, options } from '../dom';
 import { t } from '../i18n';
@@ -20,19 +21,7 @@ export const historyPage: Page = async ({ main, query }) => {
   const value = (k: Filter) => query.get(k) ?? '';
   const from = h('input', { type: 'date', name: 'from', id: 'f-from', value: value('from') });
   const to = h('input', { type: 'date', name: 'to', id: 'f-to', value: value('to') });
-  const direction = h(
-    'select',
-    { name: 'direction', id: 'f-direction' },
-    options(
-      [
-        { value: '', label: t('filter.any') },
-        { value: 'inbound', label: t('direction.inbound') },
-        { value: 'outbound', label: t('direction.outbound') },
-        { value: 'internal', label: t('direction.internal') },
-      ],
-      value('direction'),
-    ),
-  );
+  const direction = h('select', { name: 'direction', id: 'f-direction' }, options(directionChoices(), value('direction')));
   const disposition = h(
     'select',
     { name: 'disposition', id: 'f-disposition' },

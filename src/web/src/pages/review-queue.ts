@@ -1,5 +1,5 @@
 import { api, type QueueFilters } from '../api';
-import { agentLabel, callNumber, directionIcon, tone } from '../components/call-status';
+import { agentLabel, callNumber, directionChoices, directionIcon, tone } from '../components/call-status';
 import { analyticsBadges, errorText, reviewStateBadge, scoreBadge } from '../components/review-parts';
 import { h, options, replace } from '../dom';
 import { formatSeconds, formatWhen } from '../format';
@@ -85,19 +85,7 @@ export const reviewQueuePage: Page = async ({ main, query }) => {
       value('outcome'),
     ),
   );
-  const direction = h(
-    'select',
-    { name: 'direction', id: 'q-direction' },
-    options(
-      [
-        { value: '', label: t('filter.any') },
-        { value: 'inbound', label: t('direction.inbound') },
-        { value: 'outbound', label: t('direction.outbound') },
-        { value: 'internal', label: t('direction.internal') },
-      ],
-      value('direction'),
-    ),
-  );
+  const direction = h('select', { name: 'direction', id: 'q-direction' }, options(directionChoices(), value('direction')));
   const minDuration = numInput('minDuration', { placeholder: '0' });
   const maxDuration = numInput('maxDuration', { placeholder: '∞' });
   // not yet reviewed: on unless the URL says reviewed=all
