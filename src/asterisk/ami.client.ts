@@ -31,6 +31,8 @@ import { createAmiStreamParser, type AmiFrame } from './ami-frame';
  * responses, nor any event answering one of this client's actions (ActionID `calltrack-<n>`: the
  * CoreShowChannel items belong to the resync that asked for them, not to the live stream), nor
  * frames that are neither event nor response (garbage on the wire: debug-logged and dropped).
+ * With each frame comes its raw text as read off the socket (`Key: value\r\n…\r\n\r\n`), for
+ * the journal; undefined only if the library's own reader is in use (the socket was not captured).
  */
 
 export type AmiStatus = 'connecting' | 'connected' | 'disconnected' | 'disabled';
@@ -145,7 +147,7 @@ export interface AmiClient {
   /** Reads again after pause(). Idempotent. */
   resume(): void;
   /** Each subscription returns its unsubscribe function. Listener errors are logged, never thrown. */
-  onFrame(listener: (frame: AmiFrame, receivedAt: Date) => void): () => void;
+  onFrame(listener: (frame: AmiFrame, receivedAt: Date, raw: string | undefined) => void): () => void;
   onLogin(listener: (info: AmiLoginInfo) => void | Promise<void>): () => void;
   onLinkLost(listener: (at: Date, reason: string) => void | Promise<void>): () => void;
   onPbxRestart(listener: (at: Date, info: AmiPbxRestartInfo) => void | Promise<void>): () => void;
@@ -236,7 +238,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
   const backoff = { baseMs: options.backoff?.baseMs ?? 500, capMs: options.backoff?.capMs ?? 30_000 };
   const reconnectDelay = options.reconnectDelay ?? ((attempt: number) => backoffDelay(attempt, backoff));
 
-  const frameListeners = new Listeners<[AmiFrame, Date]>(log, 'onFrame');
+  const frameListeners = new Listeners<[AmiFrame, Date, string | undefined]>(log, 'onFrame');
   const loginListeners = new Listeners<[AmiLoginInfo]>(log, 'onLogin');
   const linkLostListeners = new Listeners<[Date, string]>(log, 'onLinkLost');
   const restartListeners = new Listeners<[Date, AmiPbxRestartInfo]>(log, 'onPbxRestart');
@@ -292,7 +294,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
       manager.on(event, fn);
       c.listeners.push([event, fn]);
     };
-    on('managerevent', (frame: AmiFrame) => onEvent(c, frame));
+    on('managerevent', (frame: AmiFrame) => onEvent(c, frame, undefined));
     on('asterisk', (frame: AmiFrame) => onUnknownFrame(frame));
     let socketError: string | undefined;
     on('error', (err: Error) => {
@@ -341,8 +343,8 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
     const theirs = socket.listeners('data')[0] as ((chunk: string) => void) | undefined;
     if (!theirs) return;
     socket.removeListener('data', theirs);
-    const parse = createAmiStreamParser((frame) => {
-      if (typeof frame.event === 'string' && frame.response === undefined) onEvent(c, frame);
+    const parse = createAmiStreamParser((frame, raw) => {
+      if (typeof frame.event === 'string' && frame.response === undefined) onEvent(c, frame, raw);
       else if (Object.keys(frame).length) c.manager.emit('rawevent', frame);
     });
     // first among the listeners, where the library's was
@@ -442,7 +444,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
 
   // -- frames -------------------------------------------------------------------------------
 
-  function onEvent(c: Connection, frame: AmiFrame): void {
+  function onEvent(c: Connection, frame: AmiFrame, raw: string | undefined): void {
     if (c.closed) return;
     const receivedAt = new Date();
     const actionId = text(frame, 'actionid');
@@ -454,7 +456,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
     }
     lastEventAt = receivedAt;
     if (lower(frame, 'event') === 'fullybooted') onFullyBooted(c, frame, receivedAt);
-    frameListeners.emit(frame, receivedAt);
+    frameListeners.emit(frame, receivedAt, raw);
     if (lower(frame, 'event') === 'fullybooted' && c.loggedIn) finishLogin(c);
   }
 

@@ -6,14 +6,14 @@ import { createCallStore } from '../calls/call-store';
 import { matchNumber } from '../contacts/contact-matcher';
 import type { Logger } from '../logger';
 import { createExtensionDirectory } from '../users/extension-directory';
-import type { AmiFrame } from './ami-frame';
+import { amiFrameOfPayload } from './journal-payload';
 import { toPbxEvent } from './to-pbx-event';
 
 /** A journal row back to its event: AMI frames through today's toPbxEvent, control events as stored. */
 export function decodeJournalRow(row: JournalRow) {
   return row.kind === 'ami'
-    ? toPbxEvent(row.payload as AmiFrame, new Date(row.received_at), Number(row.mono))
-    : reviveControlEvent(row.payload);
+    ? toPbxEvent(amiFrameOfPayload(row.payload), new Date(row.received_at), Number(row.mono))
+    : reviveControlEvent(typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload);
 }
 
 /** `npm run calls:rebuild`: a fresh pipeline (no journalling, no publishing) over the journal. */

@@ -3,6 +3,7 @@ import type { CallCapture } from '../calls/call-capture';
 import type { PbxEvent, ResyncChannel } from '../calls/pbx-event';
 import type { Logger } from '../logger';
 import type { AmiClient } from './ami.client';
+import { amiJournalPayload } from './journal-payload';
 import { toPbxEvent } from './to-pbx-event';
 
 export interface PbxLinkOptions {
@@ -58,7 +59,7 @@ export function createPbxLink(o: PbxLinkOptions) {
   }
 
   const unsubscribe = [
-    client.onFrame((frame, receivedAt) => {
+    client.onFrame((frame, receivedAt, raw) => {
       counters.frames += 1;
       const m = mono();
       const event = toPbxEvent(frame, receivedAt, m);
@@ -66,10 +67,10 @@ export function createPbxLink(o: PbxLinkOptions) {
         counters.ignored += 1;
         if (logger.isLevelEnabled('debug')) logger.debug({ event: frame.event }, 'AMI event not used by the tracker');
         const linkedid = typeof frame.linkedid === 'string' ? frame.linkedid : null;
-        capture.journalOnly(linkedid, { kind: 'ami', payload: frame, receivedAt }, m);
+        capture.journalOnly(linkedid, { kind: 'ami', payload: amiJournalPayload(frame, raw), receivedAt }, m);
         return;
       }
-      capture.handle(event, { kind: 'ami', payload: frame, receivedAt });
+      capture.handle(event, { kind: 'ami', payload: amiJournalPayload(frame, raw), receivedAt });
     }),
     client.onLinkLost((at, reason) => {
       logger.warn({ reason }, 'PBX link lost; calls in progress are kept until the resync');

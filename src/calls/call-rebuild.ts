@@ -10,7 +10,8 @@ export interface JournalRow {
   received_at: Date;
   mono: number;
   kind: 'ami' | 'control';
-  payload: unknown;
+  /** the stored text: JSON, or an AMI frame's raw text (see asterisk/journal-payload.ts) */
+  payload: string;
 }
 
 /** Turns a journal row back into the event the tracker saw (AMI frames go through toPbxEvent again). */
@@ -41,7 +42,7 @@ export async function rebuildCalls(deps: {
   let events = 0;
   for (;;) {
     const rows: JournalRow[] = await ds.query(
-      `SELECT id::text AS id, pbx_call_id, received_at, mono, kind, payload::json AS payload
+      `SELECT id::text AS id, pbx_call_id, received_at, mono, kind, payload
          FROM call_events e
         WHERE e.id > $3
           AND (e.pbx_call_id IN (SELECT pbx_call_id FROM call_events WHERE received_at >= $1 AND received_at < $2)

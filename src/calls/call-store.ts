@@ -15,16 +15,16 @@ export interface CallSnapshot {
   recordingId: string | null;
 }
 
-/** One journal line: a raw AMI frame, or one of calltrack's own control events. */
+/** One journal line: an AMI frame, or one of calltrack's own control events. */
 export interface JournalEntry {
   pbxCallId: string | null;
   receivedAt: Date;
   mono: number;
   kind: 'ami' | 'control';
+  /** a string is stored as it is (an AMI frame's raw text); anything else as JSON */
   payload: unknown;
 }
 
-/** What the database holds after a write (ids and annotations may differ from the snapshot's). */
 export interface AppliedCall {
   id: string;
   pbxCallId: string;
@@ -63,13 +63,18 @@ export interface CallStoreOptions {
 
 export type CallStore = ReturnType<typeof createCallStore>;
 
-/** Strings in JSON columns may not contain NUL (json → jsonb casts fail); a frame with one is journalled with U+FFFD instead. */
-const pgSafeJson = (json: string) => (json.includes('\\u0000') ? json.replace(/\\u0000/g, '\\ufffd') : json);
+/** PostgreSQL text cannot hold NUL: a payload with one is journalled with U+FFFD instead. */
+const noNul = (text: string) => (text.includes('\u0000') ? text.replace(/\u0000/g, '\ufffd') : text);
+
+/** The payload column's text: a string as it is, anything else as JSON. */
+function payloadText(payload: unknown): string {
+  return noNul(typeof payload === 'string' ? payload : (JSON.stringify(payload) ?? 'null'));
+}
 
 /**
- * How journal lines reach the table. 'copy': COPY … FROM STDIN, text format (PostgreSQL: about half
- * the server's work of an INSERT … SELECT, the table's write path only). 'json': one INSERT … SELECT
- * FROM json_to_recordset over a JSON array (PGlite, whose socket does not speak the COPY
+ * How journal lines reach the table. 'copy': COPY … FROM STDIN in CSV format (PostgreSQL: about
+ * half the server's work of an INSERT … SELECT, the table's write path only). 'json': one INSERT
+ * … SELECT FROM json_to_recordset over a JSON array (PGlite, whose socket does not speak the COPY
  * sub-protocol).
  */
 export type JournalFormat = 'copy' | 'json';
@@ -77,23 +82,21 @@ export type JournalFormat = 'copy' | 'json';
 /** A journal line as up to three strings (written one after the other: no concatenation). */
 type Line = [head: string, body: string, tail: string];
 
-/** `,{"p": pbx_call_id, "r": received_at in epoch ms, "m": mono, "k": kind, "d": payload}` */
+/** `,{"p": pbx_call_id, "r": received_at in epoch ms, "m": mono, "k": kind, "d": payload text}` */
 function jsonLine(e: JournalEntry): Line {
   // a non-finite mono is sent as text: float8 reads 'NaN' / 'Infinity'
   const mono = Number.isFinite(e.mono) ? String(e.mono) : JSON.stringify(String(e.mono));
   const at = e.receivedAt.getTime();
   return [
     `,{"p":${JSON.stringify(e.pbxCallId)},"r":${Number.isNaN(at) ? 'null' : at},"m":${mono},"k":${JSON.stringify(e.kind)},"d":`,
-    pgSafeJson(JSON.stringify(e.payload) ?? 'null'),
+    JSON.stringify(payloadText(e.payload)),
     '}',
   ];
 }
 
-/** A COPY text-format field: backslash, tab, newline and carriage return escaped. */
-function copyText(s: string): string {
-  return /[\\\t\n\r]/.test(s)
-    ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
-    : s;
+/** A quoted CSV field: only `"` is special inside (doubled); line ends and backslashes are data. */
+function csvQuoted(s: string): string {
+  return s.includes('"') ? `"${s.replace(/"/g, '""')}"` : `"${s}"`;
 }
 
 /** toISOString of the last time seen (frames of one read share their millisecond). */
@@ -102,19 +105,22 @@ let lastIso = '';
 function isoOf(d: Date): string {
   const ms = d.getTime();
   if (ms !== lastIsoMs) {
-    lastIso = Number.isNaN(ms) ? '\\N' : d.toISOString();
+    lastIso = Number.isNaN(ms) ? '' : d.toISOString();
     lastIsoMs = ms;
   }
   return lastIso;
 }
 
-/** `pbx_call_id \t received_at \t mono \t kind \t payload \n` (JSON has no raw tab or newline: only its backslashes need doubling). */
+/**
+ * `pbx_call_id,received_at,mono,kind,"payload"\n` (CSV: an unquoted empty field is NULL). A raw
+ * AMI frame goes in as it is, quoted: its CR LF line ends need no escaping (in COPY's text format
+ * every one of them had to be). A payload with a `\.` line would end the data: journal-payload.ts
+ * never hands one over as raw text, and JSON has none.
+ */
 function copyLine(e: JournalEntry): Line {
-  const json = JSON.stringify(e.payload) ?? 'null';
   return [
-    `${e.pbxCallId === null ? '\\N' : copyText(e.pbxCallId)}\t${isoOf(e.receivedAt)}\t${e.mono}\t${copyText(e.kind)}\t`,
-    // one scan in the common case: no backslash, so no escape at all (\u0000 included)
-    json.includes('\\') ? pgSafeJson(json).replace(/\\/g, '\\\\') : json,
+    `${e.pbxCallId === null ? '' : csvQuoted(e.pbxCallId)},${isoOf(e.receivedAt)},${e.mono},${e.kind},`,
+    csvQuoted(payloadText(e.payload)),
     '\n',
   ];
 }
@@ -228,7 +234,7 @@ function singleLines(runs: JournalRun[]): JournalRun[] {
   return out;
 }
 
-const COPY_JOURNAL = `COPY call_events (pbx_call_id, received_at, mono, kind, payload) FROM STDIN`;
+const COPY_JOURNAL = `COPY call_events (pbx_call_id, received_at, mono, kind, payload) FROM STDIN WITH (FORMAT csv)`;
 
 // The array goes as one text parameter in binary format (a Buffer: its UTF-8 bytes as they are).
 const INSERT_JOURNAL = `
