@@ -308,7 +308,7 @@ const UPSERT_CALLS = `
          x.external_number_raw, x.tracking_number, x.started_at, x.answered_at, x.ended_at, x.agent_extension,
          x.agent_user_id, x.hangup_by, x.end_reason, x.contact_id, x.organization_id, x.contact_match,
          x.related_pbx_call_ids, x.recording_file
-    FROM jsonb_to_recordset($1::jsonb) AS x(
+    FROM json_to_recordset($1::json) AS x(
          id uuid, pbx_call_id text, version bigint, direction text, state text, disposition text, missed boolean,
          external_number text, external_number_raw text, tracking_number text, started_at timestamptz,
          answered_at timestamptz, ended_at timestamptz, agent_extension text, agent_user_id uuid, hangup_by text,
@@ -523,7 +523,7 @@ export function createCallStore(o: CallStoreOptions) {
       await m.query(
         `INSERT INTO call_legs (call_id, seq, extension, user_id, ringing_at, answered_at, ended_at, result)
          SELECT x.call_id, x.seq, x.extension, x.user_id, x.ringing_at, x.answered_at, x.ended_at, x.result
-           FROM jsonb_to_recordset($1::jsonb) AS x(call_id uuid, seq integer, extension text, user_id uuid,
+           FROM json_to_recordset($1::json) AS x(call_id uuid, seq integer, extension text, user_id uuid,
                 ringing_at timestamptz, answered_at timestamptz, ended_at timestamptz, result text)`,
         [JSON.stringify(legs)],
       );
@@ -541,7 +541,7 @@ export function createCallStore(o: CallStoreOptions) {
       const rows2: { id: string; call_id: string }[] = await m.query(
         `INSERT INTO recordings AS r (id, call_id, file_name, state)
          SELECT x.id, x.call_id, x.file_name, x.state
-           FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, call_id uuid, file_name text, state text)
+           FROM json_to_recordset($1::json) AS x(id uuid, call_id uuid, file_name text, state text)
          ON CONFLICT (call_id) DO UPDATE SET file_name = EXCLUDED.file_name,
                 state = CASE WHEN r.state IN ('pending', 'empty') THEN EXCLUDED.state ELSE r.state END, updated_at = now()
          RETURNING r.id, r.call_id`,
