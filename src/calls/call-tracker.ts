@@ -133,7 +133,10 @@ interface Call {
   sink: Call[];
 }
 
-/** A remembered ended linkedid: its call (for a late CDR) when it was emitted, and when it ended (mono). */
+/**
+ * A remembered ended linkedid: when it ended (mono), and its call when it was emitted and a late CDR
+ * may still complete it (no recording file yet); thousands are remembered, so the rest is not kept.
+ */
 interface Ended {
   call: Call | null;
   mono: number;
@@ -683,9 +686,10 @@ function endCall(s: TrackerState, call: Call, at: Date, reason: EndReason, mono:
   d.hangupBy = d.answeredAt === null ? null : finalHangupBy(call, reason);
   s.calls.delete(call.id);
   const visible = call.visible || qualifies(call);
-  remember(s, call.id, visible ? call : null, Math.max(mono, call.lastMono));
+  remember(s, call.id, visible && d.recordingFile === null ? call : null, Math.max(mono, call.lastMono));
   call.channels = [];
   call.originator = null;
+  call.customer = null;
   if (visible) changed(call);
 }
 
