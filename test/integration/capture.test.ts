@@ -1,6 +1,8 @@
 import { classifyFrame, parseTranscript, rewriteTranscript, type TranscriptFrame } from '../../src/asterisk/demo-pbx';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseAmiFrame } from '../../src/asterisk/ami-frame';
+import { amiFrameOfPayload } from '../../src/asterisk/journal-payload';
 import { rebuildFromJournal } from '../../src/asterisk/journal-replay';
 import type { CallRecordDto } from '../../src/calls/call-record';
 import { createLogger } from '../../src/logger';
@@ -269,6 +271,31 @@ describe('malformed input', () => {
 });
 
 describe('the event journal', () => {
+  it('keeps each AMI frame as Asterisk sent it (quotes, backslashes, NUL made U+FFFD), or as JSON when raw text could be misread', async () => {
+    const linkedid = `77${process.pid}.${Date.now() % 100000}`;
+    const sent = [
+      `Event: UserEvent\r\nPrivilege: user,all\r\nLinkedid: ${linkedid}\r\nUserEvent: plain\r\n\r\n`,
+      `Event: UserEvent\r\nLinkedid: ${linkedid}\r\nBody: say "hi", C:\\path\\x\u0000y\r\n\r\n`,
+      `{junk first\r\nEvent: UserEvent\r\nLinkedid: ${linkedid}\r\n\r\n`,
+      `Event: UserEvent\r\nLinkedid: ${linkedid}\r\nBody: a\r\n\\.\r\n\r\n`,
+    ];
+    h.pbx.writeRaw(sent.join(''));
+    await waitFor(async () => {
+      await ctx.parts.store.flush();
+      const [r] = await ctx.ds.query(`SELECT count(*)::int AS n FROM call_events WHERE pbx_call_id = $1`, [linkedid]);
+      return r.n === sent.length;
+    }, 'the journalled frames');
+    const rows: { payload: string }[] = await ctx.ds.query(`SELECT payload FROM call_events WHERE pbx_call_id = $1 ORDER BY id`, [
+      linkedid,
+    ]);
+    const payloads = rows.map((r) => r.payload);
+    expect(payloads[0]).toBe(sent[0]);
+    expect(payloads[1]).toBe(sent[1]!.replace('\u0000', '\ufffd'));
+    expect(payloads[2]!.startsWith('{')).toBe(true);
+    expect(payloads[3]!.startsWith('{')).toBe(true);
+    expect(payloads.map((p) => amiFrameOfPayload(p))).toEqual(sent.map((raw) => parseAmiFrame(raw.replace('\u0000', '\ufffd'))));
+  });
+
   it('regenerates exactly the live records (npm run calls:rebuild)', async () => {
     await h.settle();
     const strip = (r: CallRecordDto) => ({ ...r, version: 0 });

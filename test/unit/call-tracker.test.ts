@@ -478,3 +478,38 @@ describe('call tracker: PBX restart and stale calls', () => {
     expect(trackerStats(byAge).rememberedEnded).toBe(0);
   });
 });
+
+describe('call tracker: a CDR posted after the end', () => {
+  const cdr = (after: PbxEvent, channelId: string, userField: string): PbxEvent => ({
+    type: 'cdr-posted',
+    ...later(after, 500),
+    channelId,
+    userField,
+    disposition: 'ANSWERED',
+  });
+
+  it('completes an ended record that has no recording file yet, without reopening it', () => {
+    const events = eventsOf('internal');
+    const { state, calls } = replay(events);
+    const call = only(calls);
+    expect(call.state).toBe('ended');
+    expect(call.recordingFile).toBeNull();
+    const last = events[events.length - 1]!;
+    const { changes } = reduce(state, cdr(last, call.pbxCallId, 'calltrack/out-late.raw'), fixtureCtx());
+    const updated = only(changes);
+    expect(updated).toEqual({ ...call, recordingFile: 'calltrack/out-late.raw' });
+    // the same CDR again changes nothing
+    expect(reduce(state, cdr(last, call.pbxCallId, 'calltrack/out-late.raw'), fixtureCtx()).changes).toEqual([]);
+  });
+
+  it('never touches an ended record that has its recording file (and keeps no state for one)', () => {
+    const events = eventsOf('inbound_answered');
+    const { state, calls } = replay(events);
+    const call = only(calls);
+    expect(call.recordingFile).not.toBeNull();
+    expect(state.ended.has(call.pbxCallId)).toBe(true);
+    expect(state.ended.get(call.pbxCallId)?.call).toBeNull();
+    const last = events[events.length - 1]!;
+    expect(reduce(state, cdr(last, call.pbxCallId, 'calltrack/other.raw'), fixtureCtx()).changes).toEqual([]);
+  });
+});

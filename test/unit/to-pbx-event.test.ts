@@ -2,6 +2,7 @@ import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import AsteriskManager from 'asterisk-manager';
 import { createAmiStreamParser, parseAmiFrame, type AmiFrame } from '../../src/asterisk/ami-frame';
+import { amiFrameOfPayload, amiJournalPayload } from '../../src/asterisk/journal-payload';
 import { toPbxEvent } from '../../src/asterisk/to-pbx-event';
 import type { PbxEvent } from '../../src/calls/pbx-event';
 import { listScenarios, loadScenario } from '../helpers/fixtures';
@@ -153,6 +154,27 @@ describe('createAmiStreamParser', () => {
     }
   });
 
+  it('hands over each message’s raw text, in stream order, which parses to the same frame', () => {
+    const rand = rng(12);
+    for (const name of ['queue_ringall', 'attended_transfer']) {
+      const stream = `Asterisk Call Manager/9.0.0\r\n${loadScenario(name)
+        .frames.map((f) => f.raw)
+        .join('')}`;
+      const got: Array<[AmiFrame, string]> = [];
+      const feed = createAmiStreamParser((f, raw) => got.push([f, raw]));
+      for (const c of chop(stream, rand)) feed(c);
+      expect(got.length).toBeGreaterThan(50);
+      let at = 0;
+      for (const [frame, raw] of got) {
+        expect(raw.endsWith('\r\n\r\n')).toBe(true);
+        expect(parseAmiFrame(raw)).toEqual(frame);
+        const found = stream.indexOf(raw, at);
+        expect(found).toBeGreaterThanOrEqual(at);
+        at = found + raw.length;
+      }
+    }
+  });
+
   it('waits for the blank line: a message is emitted only when complete', () => {
     const out: AmiFrame[] = [];
     const feed = createAmiStreamParser((f) => out.push(f));
@@ -161,6 +183,33 @@ describe('createAmiStreamParser', () => {
     expect(out).toEqual([]);
     feed('\n');
     expect(out).toEqual([{ event: 'Newchannel', channel: 'PJSIP/101-1' }]);
+  });
+});
+
+describe('journal payloads', () => {
+  const raw = 'Event: Hangup\r\nChannel: PJSIP/101-00000001\r\nLinkedid: 1795715947.1\r\nCause-txt: Normal "clearing"\r\n\r\n';
+
+  it('keep the raw text when there is one, and read back to the frame the client emitted', () => {
+    const frame = parseAmiFrame(raw);
+    expect(amiJournalPayload(frame, raw)).toBe(raw);
+    expect(amiFrameOfPayload(raw)).toEqual(frame);
+  });
+
+  it('fall back to the parsed frame (stored as JSON) without raw text, or when it would be misread', () => {
+    const frame = parseAmiFrame(raw);
+    expect(amiJournalPayload(frame, undefined)).toBe(frame);
+    // JSON-looking text, and a `\.` that could end a COPY's data
+    for (const odd of [`{x\r\n${raw}`, raw.replace('Normal', '\\.')]) {
+      const f = parseAmiFrame(odd);
+      expect(amiJournalPayload(f, odd)).toBe(f);
+      expect(amiFrameOfPayload(JSON.stringify(f))).toEqual(f);
+    }
+  });
+
+  it('read journals written before raw text (JSON of the frame; already parsed json columns) the same', () => {
+    const frame = parseAmiFrame(raw);
+    expect(amiFrameOfPayload(JSON.stringify(frame))).toEqual(frame);
+    expect(amiFrameOfPayload(frame)).toEqual(frame);
   });
 });
 
