@@ -64,7 +64,7 @@ export interface CallStoreOptions {
 export type CallStore = ReturnType<typeof createCallStore>;
 
 /** PostgreSQL text cannot hold NUL: a payload with one is journalled with U+FFFD instead. */
-const noNul = (text: string) => (text.includes('\u0000') ? text.replace(/\u0000/g, '\ufffd') : text);
+const noNul = (text: string) => (text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text);
 
 /** The payload column's text: a string as it is, anything else as JSON. */
 function payloadText(payload: unknown): string {
