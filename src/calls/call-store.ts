@@ -609,41 +609,54 @@ export function createCallStore(o: CallStoreOptions) {
     const journal = events.take(maxBatchEvents);
     const journalLines = lineCount(journal);
     if (!calls.length && !journalLines) return false;
-    try {
-      // journal lines alone are one statement: no transaction (two round trips fewer)
-      const { applied, written: writtenNow } = calls.length
-        ? await ds.transaction((m) => writeBatch(m, calls, journal, f))
-        : await writeJournal(null, journal, f).then(() => ({ applied: [], written: [] }));
-      remember(writtenNow);
-      stats.batches += 1;
-      stats.callsWritten += calls.length;
-      stats.eventsWritten += journalLines;
-      if (outageSince) {
-        logger.warn({ since: outageSince, retries: failures }, 'database writes recovered; buffered calls and events are being written');
-        outageSince = null;
-      }
-      failures = 0;
-      checkBackpressure();
-      if (applied.length) o.onApplied?.(applied);
-      return true;
-    } catch (err) {
+    // The journal (one statement) and the calls (one transaction) go on two connections at once:
+    // neither waits for the other, and a batch takes as long as the slower of the two. Journal
+    // batches stay one after the other (their ids keep the order events arrived in).
+    const [j, c] = await Promise.allSettled([
+      journalLines ? writeJournal(null, journal, f) : Promise.resolve(),
+      calls.length ? ds.transaction((m) => writeBatch(m, calls, [], f)) : Promise.resolve({ applied: [], written: [] } as BatchResult),
+    ]);
+    let transient: unknown = null;
+    if (j.status === 'fulfilled') stats.eventsWritten += journalLines;
+    else if (isDataError(j.reason)) {
+      // one bad line must not block the others: write them one by one, log and drop the bad ones
       stats.failedBatches += 1;
-      if (isDataError(err) && calls.length + journalLines > 1) {
-        // one bad row must not block the others: write them one by one, log and drop the bad ones
-        for (const s of calls) await writeAlone([s], [], f);
-        for (const line of singleLines(journal)) await writeAlone([], [line], f);
-        return true;
-      }
-      if (isDataError(err)) {
-        logger.error({ err, pbxCallId: calls[0]?.draft.pbxCallId }, 'a call or journal event was refused by the database; dropped');
-        return true;
-      }
-      // put everything back, keeping any newer snapshot queued meanwhile
-      for (const s of calls) if (!dirty.has(s.draft.pbxCallId)) dirty.set(s.draft.pbxCallId, s);
+      if (journalLines > 1) for (const line of singleLines(journal)) await writeAlone([], [line], f);
+      else refused(j.reason, null);
+    } else {
       events.unshift(journal);
-      retryLater(err);
-      throw err;
+      transient = j.reason;
     }
+    if (c.status === 'fulfilled') {
+      remember(c.value.written);
+      stats.callsWritten += calls.length;
+      if (c.value.applied.length) o.onApplied?.(c.value.applied);
+    } else if (isDataError(c.reason)) {
+      stats.failedBatches += 1;
+      if (calls.length > 1) for (const s of calls) await writeAlone([s], [], f);
+      else refused(c.reason, calls[0]?.draft.pbxCallId ?? null);
+    } else {
+      // put the calls back, keeping any newer snapshot queued meanwhile
+      for (const s of calls) if (!dirty.has(s.draft.pbxCallId)) dirty.set(s.draft.pbxCallId, s);
+      transient ??= c.reason;
+    }
+    if (transient !== null) {
+      stats.failedBatches += 1;
+      retryLater(transient);
+      throw transient;
+    }
+    stats.batches += 1;
+    if (outageSince) {
+      logger.warn({ since: outageSince, retries: failures }, 'database writes recovered; buffered calls and events are being written');
+      outageSince = null;
+    }
+    failures = 0;
+    checkBackpressure();
+    return true;
+  }
+
+  function refused(err: unknown, pbxCallId: string | null): void {
+    logger.error({ err, pbxCallId }, 'a call or journal event was refused by the database; dropped');
   }
 
   /** A failed write: log (at most every 10 s) and try again with backoff; everything stays queued. */
@@ -663,6 +676,8 @@ export function createCallStore(o: CallStoreOptions) {
     try {
       const { applied, written: writtenNow } = await ds.transaction((m) => writeBatch(m, calls, journal, f));
       remember(writtenNow);
+      stats.callsWritten += calls.length;
+      stats.eventsWritten += lineCount(journal);
       if (applied.length) o.onApplied?.(applied);
     } catch (err) {
       logger.error(

@@ -859,7 +859,9 @@ async function main(): Promise<void> {
         );
         if (process.env.BENCH_HEAP_SNAPSHOT) log(`heap snapshot: ${v8.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT)}`);
       }
-      info.push(`database, throughput phase (the journal's COPY is inside "(transaction)"): ${dbTiming.summary()}`);
+      info.push(
+        `database, throughput phase (the calls' transactions; the journal's COPY runs beside them on a connection of its own, untimed): ${dbTiming.summary()}`,
+      );
       const db = await dbCounts();
       const mixRows = (await ds.query(`SELECT direction, disposition, missed, count(*)::int AS n FROM calls GROUP BY 1, 2, 3`)) as Array<{
         direction: string;

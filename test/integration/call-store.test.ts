@@ -1,0 +1,99 @@
+import crypto from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { CallDraft } from '../../src/calls/call-record';
+import { createCallStore, type CallSnapshot, type JournalEntry } from '../../src/calls/call-store';
+import { createLogger } from '../../src/logger';
+import { openTestDataSource } from '../helpers/test-db';
+
+/**
+ * The call store on its own, on the test database: the journal and the calls go on two
+ * connections at once; a row the database refuses (a data error) is logged and dropped while
+ * every other row of its batch is written; raw text lands in the journal byte for byte.
+ */
+let ds: DataSource;
+beforeAll(async () => {
+  ds = await openTestDataSource();
+});
+afterAll(async () => {
+  await ds?.destroy();
+});
+
+const tag = `${process.pid}${Date.now() % 1_000_000}`;
+
+function draft(pbxCallId: string): CallDraft {
+  return {
+    pbxCallId,
+    direction: 'inbound',
+    state: 'ended',
+    disposition: 'answered',
+    missed: false,
+    externalNumber: '+380501112233',
+    externalNumberRaw: '0501112233',
+    trackingNumber: null,
+    startedAt: new Date('2026-11-26T10:00:00Z'),
+    answeredAt: new Date('2026-11-26T10:00:05Z'),
+    endedAt: new Date('2026-11-26T10:01:00Z'),
+    agentExtension: null,
+    legs: [],
+    hangupBy: 'customer',
+    endReason: 'normal',
+    relatedPbxCallIds: [],
+    recordingFile: null,
+  };
+}
+
+const snapshot = (d: CallDraft): CallSnapshot => ({
+  id: crypto.randomUUID(),
+  version: 1,
+  draft: d,
+  agentUserId: null,
+  legUserIds: [],
+  contactId: null,
+  organizationId: null,
+  contactMatch: 'none',
+  recordingId: null,
+});
+
+const entry = (pbxCallId: string, payload: unknown, receivedAt = new Date()): JournalEntry => ({
+  pbxCallId,
+  receivedAt,
+  mono: 1.5,
+  kind: 'ami',
+  payload,
+});
+
+it('writes every good call and journal line of a batch, and drops (loudly) only the ones the database refuses', async () => {
+  const logs: string[] = [];
+  const store = createCallStore({ ds, logger: createLogger('error', { write: (line: string) => void logs.push(line) }) });
+  const good = [`${tag}.1`, `${tag}.2`, `${tag}.3`];
+  const bad = `${tag}.9`;
+  for (const id of good) store.saveCall(snapshot(draft(id)));
+  // NOT NULL direction: refused by the database
+  store.saveCall(snapshot({ ...draft(bad), direction: null as unknown as CallDraft['direction'] }));
+  const raw = 'Event: UserEvent\r\nBody: "quoted", back\\slash, tab\there\r\n\r\n';
+  store.journal(entry(good[0]!, raw));
+  store.journal(entry(good[1]!, { event: 'UserEvent', n: 2 }));
+  // an invalid time: NULL received_at, refused
+  store.journal(entry(bad, raw, new Date(Number.NaN)));
+  store.journal(entry(good[2]!, raw));
+  await store.flush();
+  await store.close();
+
+  const calls: { pbx_call_id: string }[] = await ds.query(`SELECT pbx_call_id FROM calls WHERE pbx_call_id LIKE $1 ORDER BY 1`, [
+    `${tag}.%`,
+  ]);
+  expect(calls.map((c) => c.pbx_call_id)).toEqual(good);
+  const journal: { pbx_call_id: string; payload: string }[] = await ds.query(
+    `SELECT pbx_call_id, payload FROM call_events WHERE pbx_call_id LIKE $1 ORDER BY id`,
+    [`${tag}.%`],
+  );
+  expect(journal).toEqual([
+    { pbx_call_id: good[0], payload: raw },
+    { pbx_call_id: good[1], payload: '{"event":"UserEvent","n":2}' },
+    { pbx_call_id: good[2], payload: raw },
+  ]);
+  const refused = logs.filter((l) => l.includes('refused by the database'));
+  expect(refused.length).toBe(2);
+  expect(refused.some((l) => l.includes(bad))).toBe(true);
+  expect(store.stats()).toMatchObject({ pendingCalls: 0, pendingEvents: 0, callsWritten: 3, eventsWritten: 3 });
+});
