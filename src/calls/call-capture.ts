@@ -111,8 +111,7 @@ export function createCallCapture(o: CallCaptureOptions) {
     };
   }
 
-  function toDto(c: LiveCall): CallRecordDto {
-    const s = snapshot(c);
+  function toDto(c: LiveCall, s: CallSnapshot = snapshot(c)): CallRecordDto {
     const d = c.draft;
     const row: CallRow = {
       id: c.id,
@@ -166,9 +165,10 @@ export function createCallCapture(o: CallCaptureOptions) {
 
   function commit(c: LiveCall): void {
     c.version = nextVersion(c.version);
-    store.saveCall(snapshot(c));
+    const s = snapshot(c);
+    store.saveCall(s);
     try {
-      o.publish(toDto(c));
+      o.publish(toDto(c, s));
     } catch (err) {
       logger.error({ err, pbxCallId: c.draft.pbxCallId }, 'a call:update subscriber failed');
     }
@@ -389,7 +389,7 @@ export function createCallCapture(o: CallCaptureOptions) {
 
     /** Records of the calls in progress, for a snapshot on (re)connect. */
     live(): CallRecordDto[] {
-      return [...calls.values()].filter((c) => c.draft.state !== 'ended').map(toDto);
+      return [...calls.values()].filter((c) => c.draft.state !== 'ended').map((c) => toDto(c));
     },
 
     /** Resolves when every contact lookup started so far has been applied. */
