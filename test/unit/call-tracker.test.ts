@@ -140,7 +140,8 @@ describe('call tracker: behaviour', () => {
         d.relatedPbxCallIds.push('x');
       }
     }
-    expect(lastAsEmitted).toBe(JSON.stringify(replay(events).calls[0]));
+    // a fresh parse of the capture: the events above share their Dates with the drafts
+    expect(lastAsEmitted).toBe(JSON.stringify(replay(eventsOf('inbound_answered')).calls[0]));
     expect(JSON.parse(lastAsEmitted)).toMatchObject({ state: 'ended', legs: [{ extension: '101' }], relatedPbxCallIds: [] });
   });
 
