@@ -77,6 +77,7 @@ export interface CallFilters {
   contactId?: string;
   organizationId?: string;
   externalNumber?: string;
+  /** a digit fragment; with externalNumber: either one matches */
   numberDigits?: string;
 }
 
@@ -227,8 +228,11 @@ export function createCallsRepository(ds: DataSource) {
       }
       if (f.contactId) add((n) => `c.contact_id = ${n}`, f.contactId);
       if (f.organizationId) add((n) => `c.organization_id = ${n}`, f.organizationId);
-      if (f.externalNumber) add((n) => `c.external_number = ${n}`, f.externalNumber);
-      if (f.numberDigits) add((n) => `c.external_number LIKE ${n}`, `%${f.numberDigits}%`);
+      // both: the number itself, or a number it may be part of
+      if (f.externalNumber && f.numberDigits) {
+        where.push(`(c.external_number = ${param(f.externalNumber)} OR c.external_number LIKE ${param(`%${f.numberDigits}%`)})`);
+      } else if (f.externalNumber) add((n) => `c.external_number = ${n}`, f.externalNumber);
+      else if (f.numberDigits) add((n) => `c.external_number LIKE ${n}`, `%${f.numberDigits}%`);
       if (cursor) where.push(`(c.started_at, c.id) < (${param(cursor.startedAt)}::timestamptz, ${param(cursor.id)}::uuid)`);
       const n = param(limit + 1);
       const order = 'ORDER BY c.started_at DESC, c.id DESC';

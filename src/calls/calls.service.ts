@@ -2,7 +2,7 @@ import type { CountryCode } from 'libphonenumber-js/min';
 import type { DataSource } from 'typeorm';
 import type { z } from 'zod';
 import { invalid, notFound } from '../errors';
-import { normalizePhone } from '../contacts/phone-number';
+import { phoneSearch } from '../contacts/phone-number';
 import type { Principal } from '../users/principal';
 import type { CallRecordDto } from './call-record';
 import type { annotateCallBody, ListCallsQuery } from './call.dto';
@@ -48,11 +48,10 @@ export function createCallsService(deps: {
       else f.agentUserId = q.agent;
     }
     if (q.number) {
-      const n = normalizePhone(q.number, defaultCountry);
-      const digits = q.number.replace(/\D/g, '');
-      if (n.kind === 'e164') f.externalNumber = n.e164;
-      else if (/^[\d\s()+\-.]+$/.test(q.number) && digits.length >= 3) f.numberDigits = digits;
-      else throw invalid(`Invalid query: number: "${q.number}" is not a phone number`);
+      const term = phoneSearch(q.number, defaultCountry);
+      if (!term) throw invalid(`Invalid query: number: "${q.number}" is not a phone number`);
+      if (term.e164) f.externalNumber = term.e164;
+      if (term.digits) f.numberDigits = term.digits;
     }
     return f;
   }

@@ -17,7 +17,7 @@ import {
 } from './contacts.dto';
 import { Organization } from './organization.entity';
 import { Phone } from './phone.entity';
-import { normalizePhone } from './phone-number';
+import { normalizePhone, phoneSearch } from './phone-number';
 
 export type ContactsService = ReturnType<typeof createContactsService>;
 type ContactInput = Partial<z.output<typeof contactBody>>;
@@ -115,12 +115,14 @@ export function createContactsService(deps: { ds: DataSource; defaultCountry: Co
     };
   }
 
-  /** Phone digits in a search term: a full number matches by E.164, a fragment by substring. */
+  /**
+   * Phone digits in a search term: a full number matches by E.164, a fragment (or a term that may be
+   * one, see phoneSearch) by substring.
+   */
   function phoneFilter(q: string): { e164?: string; digits?: string } | null {
-    const n = normalizePhone(q, defaultCountry);
-    if (n.kind === 'e164') return { e164: n.e164 };
-    const digits = q.replace(/\D/g, '');
-    return /^[\d\s()+\-.]+$/.test(q) && digits.length >= 3 ? { digits } : null;
+    const term = phoneSearch(q, defaultCountry);
+    if (!term) return null;
+    return term.digits ? { digits: term.digits } : term.e164 ? { e164: term.e164 } : null;
   }
 
   return {

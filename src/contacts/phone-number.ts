@@ -51,3 +51,18 @@ export function toE164(input: unknown, country: CountryCode): string | null {
   const n = normalizePhone(input, country);
   return n.kind === 'e164' ? n.e164 : null;
 }
+
+/**
+ * A search term typed as a phone number: the number itself (exact, indexed) when the term is one,
+ * and its digits as a fragment (substring) when it may be part of one. A term without `+` that is
+ * no number of the default country is both: `4916124` reads as a German number, but someone
+ * searching from Ukraine most likely typed part of a number. Null: not a phone term.
+ */
+export function phoneSearch(q: string, country: CountryCode): { e164: string | null; digits: string | null } | null {
+  const n = normalizePhone(q, country);
+  const digits = q.replace(/\D/g, '');
+  const fragment = /^[\d\s()+\-.]+$/.test(q) && digits.length >= 3 ? digits : null;
+  if (n.kind !== 'e164') return fragment ? { e164: null, digits: fragment } : null;
+  const national = !q.trim().startsWith('+') && parsePhoneNumberFromString(preRules(digits, country), country)?.isValid() === true;
+  return { e164: n.e164, digits: q.trim().startsWith('+') || national ? null : fragment };
+}

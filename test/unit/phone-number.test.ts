@@ -1,4 +1,4 @@
-import { normalizePhone, toE164 } from '../../src/contacts/phone-number';
+import { normalizePhone, toE164, phoneSearch } from '../../src/contacts/phone-number';
 
 describe('normalizePhone (DEFAULT_COUNTRY=UA)', () => {
   it.each([
@@ -41,5 +41,17 @@ describe('normalizePhone (DEFAULT_COUNTRY=UA)', () => {
   it('keeps a landline DID', () => {
     expect(toE164('380441234567', 'UA')).toBe('+380441234567');
     expect(toE164('044 123 45 67', 'UA')).toBe('+380441234567');
+  });
+});
+
+describe('phoneSearch', () => {
+  it('searches a whole number exactly, a fragment by its digits, and a term that may be either both ways', () => {
+    expect(phoneSearch('050 111 22 33', 'UA')).toEqual({ e164: '+380501112233', digits: null });
+    expect(phoneSearch('+380 50 111 22 33', 'UA')).toEqual({ e164: '+380501112233', digits: null });
+    expect(phoneSearch('123-4567', 'UA')).toEqual({ e164: null, digits: '1234567' });
+    // a German number to libphonenumber, most likely part of a number to someone in Ukraine
+    expect(phoneSearch('4916124', 'UA')).toEqual({ e164: '+4916124', digits: '4916124' });
+    expect(phoneSearch('12', 'UA')).toBeNull();
+    expect(phoneSearch('Olena', 'UA')).toBeNull();
   });
 });
