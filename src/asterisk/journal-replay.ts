@@ -13,7 +13,7 @@ import { toPbxEvent } from './to-pbx-event';
 export function decodeJournalRow(row: JournalRow) {
   return row.kind === 'ami'
     ? toPbxEvent(amiFrameOfPayload(row.payload), new Date(row.received_at), Number(row.mono))
-    : reviveControlEvent(typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload);
+    : reviveControlEvent(JSON.parse(row.payload));
 }
 
 /** `npm run calls:rebuild`: a fresh pipeline (no journalling, no publishing) over the journal. */

@@ -25,6 +25,7 @@ export interface JournalEntry {
   payload: unknown;
 }
 
+/** What the database holds after a write (ids and annotations may differ from the snapshot's). */
 export interface AppliedCall {
   id: string;
   pbxCallId: string;
@@ -432,17 +433,17 @@ export function createCallStore(o: CallStoreOptions) {
     }
   }
 
-  /** The journal lines, on the given transaction, or alone (a single statement needs none). */
-  async function writeJournal(m: EntityManager | null, journal: JournalRun[], f: JournalFormat): Promise<void> {
+  /** The journal lines: one statement (no transaction needed), on a connection of the pool. */
+  async function writeJournal(journal: JournalRun[], f: JournalFormat): Promise<void> {
     if (f === 'json') {
-      await (m ?? ds).query(INSERT_JOURNAL, [joinRuns(journal, f)]);
+      await ds.query(INSERT_JOURNAL, [joinRuns(journal, f)]);
       return;
     }
     type PgClient = { query(q: CopyFromStdin): unknown };
-    // the transaction's own connection (TypeORM's PostgresQueryRunner holds a pg client), or one from the pool
-    const runner = m ? null : ds.createQueryRunner();
+    // TypeORM's PostgresQueryRunner holds a pg client
+    const runner = ds.createQueryRunner();
     try {
-      const client = await ((m?.queryRunner ?? runner) as unknown as { connect(): Promise<PgClient> }).connect();
+      const client = await (runner as unknown as { connect(): Promise<PgClient> }).connect();
       const copy = new CopyFromStdin(
         COPY_JOURNAL,
         journal.map((r) => r.buf),
@@ -450,7 +451,7 @@ export function createCallStore(o: CallStoreOptions) {
       client.query(copy);
       await copy.done;
     } finally {
-      await runner?.release();
+      await runner.release();
     }
   }
 
@@ -460,9 +461,7 @@ export function createCallStore(o: CallStoreOptions) {
     return /pglite/i.test(rows[0]?.version ?? '') ? 'json' : 'copy';
   }
 
-  async function writeBatch(m: EntityManager, calls: CallSnapshot[], journal: JournalRun[], f: JournalFormat): Promise<BatchResult> {
-    if (journal.length) await writeJournal(m, journal, f);
-    if (!calls.length) return { applied: [], written: [] };
+  async function writeCalls(m: EntityManager, calls: CallSnapshot[]): Promise<BatchResult> {
     const rows = calls.map((s) => ({
       id: s.id,
       pbx_call_id: s.draft.pbxCallId,
@@ -613,16 +612,16 @@ export function createCallStore(o: CallStoreOptions) {
     // neither waits for the other, and a batch takes as long as the slower of the two. Journal
     // batches stay one after the other (their ids keep the order events arrived in).
     const [j, c] = await Promise.allSettled([
-      journalLines ? writeJournal(null, journal, f) : Promise.resolve(),
-      calls.length ? ds.transaction((m) => writeBatch(m, calls, [], f)) : Promise.resolve({ applied: [], written: [] } as BatchResult),
+      journalLines ? writeJournal(journal, f) : Promise.resolve(),
+      calls.length ? ds.transaction((m) => writeCalls(m, calls)) : Promise.resolve({ applied: [], written: [] } as BatchResult),
     ]);
     let transient: unknown = null;
     if (j.status === 'fulfilled') stats.eventsWritten += journalLines;
     else if (isDataError(j.reason)) {
       // one bad line must not block the others: write them one by one, log and drop the bad ones
       stats.failedBatches += 1;
-      if (journalLines > 1) for (const line of singleLines(journal)) await writeAlone([], [line], f);
-      else refused(j.reason, null);
+      if (journalLines > 1) for (const line of singleLines(journal)) await writeLineAlone(line, f);
+      else refused(j.reason, { journal: journal[0]?.buf.toString('utf8', 0, 200) });
     } else {
       events.unshift(journal);
       transient = j.reason;
@@ -633,8 +632,8 @@ export function createCallStore(o: CallStoreOptions) {
       if (c.value.applied.length) o.onApplied?.(c.value.applied);
     } else if (isDataError(c.reason)) {
       stats.failedBatches += 1;
-      if (calls.length > 1) for (const s of calls) await writeAlone([s], [], f);
-      else refused(c.reason, calls[0]?.draft.pbxCallId ?? null);
+      if (calls.length > 1) for (const s of calls) await writeCallAlone(s);
+      else refused(c.reason, { pbxCallId: calls[0]?.draft.pbxCallId });
     } else {
       // put the calls back, keeping any newer snapshot queued meanwhile
       for (const s of calls) if (!dirty.has(s.draft.pbxCallId)) dirty.set(s.draft.pbxCallId, s);
@@ -655,8 +654,8 @@ export function createCallStore(o: CallStoreOptions) {
     return true;
   }
 
-  function refused(err: unknown, pbxCallId: string | null): void {
-    logger.error({ err, pbxCallId }, 'a call or journal event was refused by the database; dropped');
+  function refused(err: unknown, what: { pbxCallId?: string; journal?: string }): void {
+    logger.error({ err, ...what }, 'a call or journal event was refused by the database; dropped');
   }
 
   /** A failed write: log (at most every 10 s) and try again with backoff; everything stays queued. */
@@ -672,18 +671,25 @@ export function createCallStore(o: CallStoreOptions) {
     setTimeout(() => schedule(0), delay).unref?.();
   }
 
-  async function writeAlone(calls: CallSnapshot[], journal: JournalRun[], f: JournalFormat): Promise<void> {
+  /** One call in a transaction of its own (after its batch was refused): written, or logged and dropped. */
+  async function writeCallAlone(call: CallSnapshot): Promise<void> {
     try {
-      const { applied, written: writtenNow } = await ds.transaction((m) => writeBatch(m, calls, journal, f));
+      const { applied, written: writtenNow } = await ds.transaction((m) => writeCalls(m, [call]));
       remember(writtenNow);
-      stats.callsWritten += calls.length;
-      stats.eventsWritten += lineCount(journal);
+      stats.callsWritten += 1;
       if (applied.length) o.onApplied?.(applied);
     } catch (err) {
-      logger.error(
-        { err, pbxCallId: calls[0]?.draft.pbxCallId, journal: journal[0]?.buf.toString('utf8', 0, 200) },
-        'a call or journal event was refused by the database; dropped',
-      );
+      refused(err, { pbxCallId: call.draft.pbxCallId });
+    }
+  }
+
+  /** One journal line alone (after its batch was refused): written, or logged and dropped. */
+  async function writeLineAlone(line: JournalRun, f: JournalFormat): Promise<void> {
+    try {
+      await writeJournal([line], f);
+      stats.eventsWritten += 1;
+    } catch (err) {
+      refused(err, { journal: line.buf.toString('utf8', 0, 200) });
     }
   }
 

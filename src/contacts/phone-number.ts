@@ -63,6 +63,6 @@ export function phoneSearch(q: string, country: CountryCode): { e164: string | n
   const digits = q.replace(/\D/g, '');
   const fragment = /^[\d\s()+\-.]+$/.test(q) && digits.length >= 3 ? digits : null;
   if (n.kind !== 'e164') return fragment ? { e164: null, digits: fragment } : null;
-  const national = !q.trim().startsWith('+') && parsePhoneNumberFromString(preRules(digits, country), country)?.isValid() === true;
-  return { e164: n.e164, digits: q.trim().startsWith('+') || national ? null : fragment };
+  const certain = q.trim().startsWith('+') || parsePhoneNumberFromString(preRules(digits, country), country)?.isValid() === true;
+  return { e164: n.e164, digits: certain ? null : fragment };
 }

@@ -1,5 +1,18 @@
 /** What the benchmarks share: percentiles and a throwaway PostgreSQL database. */
 
+/**
+ * A benchmark's throwaway database: `DATABASE_URL` names the server to use (default the local one;
+ * its own database is never touched), `BENCH_DB` the database dropped and created again.
+ */
+export function benchDatabase(fallback: string): { name: string; url: string; adminUrl: string } {
+  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = process.env.BENCH_DB ?? fallback;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error('BENCH_DB must be a plain lower-case identifier');
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return { name, url: u.toString(), adminUrl };
+}
+
 /** p50, p99 and max of the samples (nearest rank). */
 export function percentiles(values: Float64Array): { p50: number; p99: number; max: number } {
   if (!values.length) return { p50: NaN, p99: NaN, max: NaN };

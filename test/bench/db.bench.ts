@@ -37,6 +37,7 @@ import { wire } from '../../src/main';
 import { hashPassword } from '../../src/users/password';
 import type { Principal } from '../../src/users/principal';
 import type { Role } from '../../src/users/user.entity';
+import { benchDatabase } from './bench-kit';
 import {
   BENCH_PASSWORD,
   e164Of,
@@ -78,14 +79,7 @@ const LOOKUP_N = numArg('lookups', 5000);
 /** a case that is still running after this long stops early (and fails: too few iterations) */
 const CASE_BUDGET_MS = numArg('case-budget-ms', 60_000);
 
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = process.env.BENCH_DB ?? 'calltrack_bench';
-if (!/^[a-z_][a-z0-9_]*$/.test(BENCH_DB)) throw new Error('BENCH_DB must be a plain lower-case identifier');
-const benchUrl = (() => {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${BENCH_DB}`;
-  return u.toString();
-})();
+const { name: BENCH_DB, url: benchUrl, adminUrl: ADMIN_URL } = benchDatabase('calltrack_bench');
 const SEED_TAG = `calltrack-bench contacts=${size.contacts} calls=${size.calls} v2`;
 
 // ---------------------------------------------------------------------------------------------

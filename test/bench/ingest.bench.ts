@@ -59,7 +59,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { constants, monitorEventLoopDelay, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import AsteriskManager from 'asterisk-manager';
-import { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import pino from 'pino';
 import { parseAmiFrame } from '../../src/asterisk/ami-frame';
@@ -78,6 +77,7 @@ import { createDataSource } from '../../src/db/data-source';
 import { migrate } from '../../src/db/database';
 import { createLogger } from '../../src/logger';
 import { wire } from '../../src/main';
+import { benchDatabase, recreateDatabase } from './bench-kit';
 
 /** The repository (this file may run from a compiled copy elsewhere: see runCompiled). */
 const ROOT = process.env.CALLTRACK_BENCH_ROOT ?? path.join(__dirname, '..', '..');
@@ -554,24 +554,7 @@ function startSampler(openCalls: () => number, pendingEvents: () => number): Sam
 // ---------------------------------------------------------------------------------------------
 // database
 
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = process.env.BENCH_DB ?? 'calltrack_bench_ingest';
-if (!/^[a-z_][a-z0-9_]*$/.test(BENCH_DB)) throw new Error('BENCH_DB must be a plain lower-case identifier');
-const benchUrl = (() => {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${BENCH_DB}`;
-  return u.toString();
-})();
-
-async function withAdmin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const benchUrl = benchDatabase('calltrack_bench_ingest').url;
 
 /**
  * Where the database time goes: every transaction (the store writes one per batch) and every
@@ -685,10 +668,7 @@ async function main(): Promise<void> {
   log(`latency stream:    ${fmt(L.frames)} frames, ${fmt(L.calls)} calls`);
 
   // -- database ------------------------------------------------------------------------------
-  await withAdmin(async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${BENCH_DB}`);
-  });
+  const dropDatabase = await recreateDatabase(benchUrl);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', pino.destination(2));
   const ds = createDataSource({ url: benchUrl });
   await ds.initialize();
@@ -1076,7 +1056,7 @@ async function main(): Promise<void> {
     await pbx.close();
     await parts.store.close();
     await ds.destroy();
-    if (!flag('keep-db')) await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`));
+    if (!flag('keep-db')) await dropDatabase();
     if (!flag('keep-frames')) {
       for (const f of [metaFile, streams.throughput.file, streams.latency.file]) fs.rmSync(f, { force: true });
     }
@@ -1120,7 +1100,7 @@ function runCompiled(): Promise<number> {
   const options = { ...readDefaultTsConfig(), module: 1 /* CommonJS */, sourceMap: false, inlineSourceMap: false };
   const out = path.join(os.tmpdir(), 'calltrack-bench-ingest', 'js');
   fs.rmSync(out, { recursive: true, force: true });
-  const sources: string[] = [path.join(ROOT, 'test', 'bench', 'ingest.bench.ts')];
+  const sources: string[] = [path.join(ROOT, 'test', 'bench', 'ingest.bench.ts'), path.join(ROOT, 'test', 'bench', 'bench-kit.ts')];
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, e.name);

@@ -10,8 +10,8 @@
  *
  *   node -r @swc-node/register test/bench/live.bench.ts
  *
- * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/calltrack_bench_live: dropped
- * and created again, a throwaway database), BENCH_CLIENTS (500), BENCH_SUPERVISORS (20),
+ * Environment: DATABASE_URL (the server; default the local one), BENCH_DB (default
+ * calltrack_bench_live: dropped and created again, a throwaway database), BENCH_CLIENTS (500), BENCH_SUPERVISORS (20),
  * BENCH_CALLS_PER_SECOND (50), BENCH_SECONDS (30), BENCH_CONTACT_SHARE (0.4: calls from a number that
  * is a contact owned by some manager), BENCH_KEEP_DB=1 keeps the database.
  *
@@ -33,7 +33,7 @@ import { io as connectClient, type Socket as ClientSocket } from 'socket.io-clie
 import { classifyFrame, loadDemoScenarios, rewriteTranscript, startDemoPbx, type TranscriptFrame } from '../../src/asterisk/demo-pbx';
 import type { CallRecordDto } from '../../src/calls/call-record';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/live/live-events';
-import { percentiles, recreateDatabase } from './bench-kit';
+import { benchDatabase, percentiles, recreateDatabase } from './bench-kit';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const CLIENTS = env('BENCH_CLIENTS', 500);
@@ -286,7 +286,7 @@ async function calltrack(): Promise<void> {
   const pbxReady = next('pbx');
 
   // ---- database, app, users (seeded in SQL: 500 bcrypt hashes through the users service take half a minute)
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/calltrack_bench_live';
+  const databaseUrl = benchDatabase('calltrack_bench_live').url;
   const dropDatabase = await recreateDatabase(databaseUrl);
   const ds = createDataSource({ url: databaseUrl, poolSize: 10 });
   await ds.initialize();

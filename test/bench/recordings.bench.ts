@@ -12,7 +12,7 @@
  *
  *   node -r @swc-node/register test/bench/recordings.bench.ts
  *
- * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/calltrack_bench_recordings:
+ * Environment: DATABASE_URL (the server; default the local one), BENCH_DB (default calltrack_bench_recordings:
  * dropped and created again, a throwaway database), BENCH_RECORDINGS (50), BENCH_CONCURRENCY (1000),
  * BENCH_ROUNDS (5: each round fires BENCH_CONCURRENCY requests at once and waits for all; the first
  * also opens the connections), BENCH_KEEP_DB=1 keeps the database.
@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { percentiles, recreateDatabase } from './bench-kit';
+import { benchDatabase, percentiles, recreateDatabase } from './bench-kit';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const RECORDINGS = env('BENCH_RECORDINGS', 50);
@@ -197,7 +197,7 @@ async function calltrack(): Promise<void> {
     });
 
   // ---- database, app, recordings
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/calltrack_bench_recordings';
+  const databaseUrl = benchDatabase('calltrack_bench_recordings').url;
   const dropDatabase = await recreateDatabase(databaseUrl);
   const ds = createDataSource({ url: databaseUrl, poolSize: 10 });
   await ds.initialize();
