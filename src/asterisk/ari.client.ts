@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import ari from 'ari-client';
+import type ari from 'ari-client';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import { backoffDelay } from './ami.client';
@@ -415,12 +415,15 @@ export function createAriClient(options: AriClientOptions): AriClient {
 
   /** ari.connect(): loads the api-docs, with a timeout (it never settles after a connection reset). */
   async function load(): Promise<ari.Client> {
+    // loaded on first use: ari-client (swagger-client, request, bluebird) is ~28 MiB of RSS that a
+    // listener without ARI never needs
+    const { default: library } = await import('ari-client');
     credentialsByOrigin.set(origin, { authorization, log });
     if (!installSwaggerHook(log) && !hookWarned) {
       hookWarned = true;
       log.warn("ari-client's swagger-client not found: its callbacks are not guarded and it sends the last connected client's password");
     }
-    const loading = ari.connect(origin, username, password);
+    const loading = library.connect(origin, username, password);
     let timedOut = false;
     // a connect that outlives its timeout must not leave a live client behind
     loading.then(

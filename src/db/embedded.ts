@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from '../logger';
 import { servePglite } from './pglite-server';
 
@@ -75,6 +74,7 @@ export async function openEmbeddedDatabase(dataDir: string, logger: Logger): Pro
   try {
     fs.rmSync(socketPath, { force: true });
     const started = Date.now();
+    const { PGlite } = await import('@electric-sql/pglite');
     const db = await PGlite.create(path.join(dataDir, 'pgdata'));
     const server = await servePglite(db, socketPath, logger);
     logger.info({ dataDir, ms: Date.now() - started }, 'embedded database ready');
