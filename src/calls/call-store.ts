@@ -48,6 +48,8 @@ export interface CallStoreOptions {
   maxBatchEvents?: number;
   /** journal events buffered (a slow or absent database) before back-pressure (default 50 000) */
   maxBufferedEvents?: number;
+  /** calls with changes not yet written before back-pressure (default 5 000) */
+  maxBufferedCalls?: number;
   /** after each successful write */
   onApplied?: (calls: AppliedCall[]) => void;
   /**
@@ -381,8 +383,11 @@ function recordingSignature(s: CallSnapshot): string | null {
 /**
  * Write-behind persistence for the capture pipeline: the event path only queues (it never waits on
  * the database); changes are coalesced per call and written in batches, one transaction each,
- * idempotently (unique linkedid + version guard). A failed write keeps everything queued and
- * retries with backoff; past `maxBufferedEvents` it asks the PBX link to pause, loudly.
+ * idempotently (unique linkedid + version guard). The journal and the calls are two lanes on two
+ * connections: each writes its batches one after the other and neither waits for the other (the
+ * journal, cheap to write, never piles up behind a slow calls transaction). A failed write keeps
+ * everything queued and retries with backoff; past `maxBufferedEvents` events or
+ * `maxBufferedCalls` calls it asks the PBX link to pause, loudly.
  */
 export function createCallStore(o: CallStoreOptions) {
   const { ds, logger } = o;
@@ -390,6 +395,7 @@ export function createCallStore(o: CallStoreOptions) {
   const maxBatchCalls = o.maxBatchCalls ?? 1000;
   const maxBatchEvents = o.maxBatchEvents ?? 20_000;
   const maxBufferedEvents = o.maxBufferedEvents ?? 50_000;
+  const maxBufferedCalls = o.maxBufferedCalls ?? 5000;
   const retryBaseMs = o.retryBaseMs ?? 250;
   const retryCapMs = o.retryCapMs ?? 30_000;
 
@@ -402,8 +408,6 @@ export function createCallStore(o: CallStoreOptions) {
   /** what this store last committed of each call in progress (legs, recording row), by pbx call id */
   const written = new Map<string, Written>();
   let timer: NodeJS.Timeout | null = null;
-  let writing: Promise<void> | null = null;
-  let failures = 0;
   let outageSince: Date | null = null;
   let lastOutageLog = 0;
   let backpressure = false;
@@ -414,19 +418,20 @@ export function createCallStore(o: CallStoreOptions) {
     if (timer || closed) return;
     timer = setTimeout(() => {
       timer = null;
-      void drain();
+      void journalLane.drain();
+      void callsLane.drain();
     }, delay);
   }
 
   function checkBackpressure(): void {
-    if (!backpressure && queued() >= maxBufferedEvents) {
+    if (!backpressure && (queued() >= maxBufferedEvents || dirty.size >= maxBufferedCalls)) {
       backpressure = true;
       logger.error(
         { bufferedEvents: queued(), bufferedCalls: dirty.size },
         'CALL CAPTURE BACK-PRESSURE: the database is not keeping up; pausing the PBX link until the buffer drains',
       );
       o.onBackpressure?.(true);
-    } else if (backpressure && queued() <= maxBufferedEvents / 2) {
+    } else if (backpressure && queued() <= maxBufferedEvents / 2 && dirty.size <= maxBufferedCalls / 2) {
       backpressure = false;
       logger.warn({ bufferedEvents: queued() }, 'call capture buffer drained; resuming the PBX link');
       o.onBackpressure?.(false);
@@ -590,12 +595,13 @@ export function createCallStore(o: CallStoreOptions) {
 
   const isDataError = (err: unknown) => /^(22|23)/.test(String((err as { code?: string }).code ?? ''));
 
-  async function writeOnce(): Promise<boolean> {
+  /** The journal lane: the next batch of lines, in arrival order. false: nothing to write. */
+  async function writeJournalOnce(lane: Lane): Promise<boolean> {
     if (format === null) {
       try {
         format = await detectFormat();
       } catch (err) {
-        retryLater(err);
+        retryLater(lane, err);
         throw err;
       }
       const f = format;
@@ -603,55 +609,61 @@ export function createCallStore(o: CallStoreOptions) {
       early = [];
     }
     const f = format;
-    const calls = [...dirty.values()].slice(0, maxBatchCalls);
-    for (const s of calls) dirty.delete(s.draft.pbxCallId);
     const journal = events.take(maxBatchEvents);
     const journalLines = lineCount(journal);
-    if (!calls.length && !journalLines) return false;
-    // The journal (one statement) and the calls (one transaction) go on two connections at once:
-    // neither waits for the other, and a batch takes as long as the slower of the two. Journal
-    // batches stay one after the other (their ids keep the order events arrived in).
-    const [j, c] = await Promise.allSettled([
-      journalLines ? writeJournal(journal, f) : Promise.resolve(),
-      calls.length ? ds.transaction((m) => writeCalls(m, calls)) : Promise.resolve({ applied: [], written: [] } as BatchResult),
-    ]);
-    let transient: unknown = null;
-    if (j.status === 'fulfilled') stats.eventsWritten += journalLines;
-    else if (isDataError(j.reason)) {
+    if (!journalLines) return false;
+    try {
+      await writeJournal(journal, f);
+      stats.eventsWritten += journalLines;
+    } catch (err) {
+      if (!isDataError(err)) {
+        events.unshift(journal);
+        retryLater(lane, err);
+        throw err;
+      }
       // one bad line must not block the others: write them one by one, log and drop the bad ones
       stats.failedBatches += 1;
       if (journalLines > 1) for (const line of singleLines(journal)) await writeLineAlone(line, f);
-      else refused(j.reason, { journal: journal[0]?.buf.toString('utf8', 0, 200) });
-    } else {
-      events.unshift(journal);
-      transient = j.reason;
+      else refused(err, { journal: journal[0]?.buf.toString('utf8', 0, 200) });
     }
-    if (c.status === 'fulfilled') {
-      remember(c.value.written);
+    succeeded(lane);
+    return true;
+  }
+
+  /** The calls lane: the next batch of changed calls, in one transaction. false: nothing to write. */
+  async function writeCallsOnce(lane: Lane): Promise<boolean> {
+    const calls = [...dirty.values()].slice(0, maxBatchCalls);
+    if (!calls.length) return false;
+    for (const s of calls) dirty.delete(s.draft.pbxCallId);
+    try {
+      const { applied, written: writtenNow } = await ds.transaction((m) => writeCalls(m, calls));
+      remember(writtenNow);
       stats.callsWritten += calls.length;
-      if (c.value.applied.length) o.onApplied?.(c.value.applied);
-    } else if (isDataError(c.reason)) {
+      if (applied.length) o.onApplied?.(applied);
+    } catch (err) {
+      if (!isDataError(err)) {
+        // put the calls back, keeping any newer snapshot queued meanwhile
+        for (const s of calls) if (!dirty.has(s.draft.pbxCallId)) dirty.set(s.draft.pbxCallId, s);
+        retryLater(lane, err);
+        throw err;
+      }
       stats.failedBatches += 1;
       if (calls.length > 1) for (const s of calls) await writeCallAlone(s);
-      else refused(c.reason, { pbxCallId: calls[0]?.draft.pbxCallId });
-    } else {
-      // put the calls back, keeping any newer snapshot queued meanwhile
-      for (const s of calls) if (!dirty.has(s.draft.pbxCallId)) dirty.set(s.draft.pbxCallId, s);
-      transient ??= c.reason;
+      else refused(err, { pbxCallId: calls[0]?.draft.pbxCallId });
     }
-    if (transient !== null) {
-      stats.failedBatches += 1;
-      retryLater(transient);
-      throw transient;
-    }
+    succeeded(lane);
+    return true;
+  }
+
+  /** After a batch written (or its refused rows dropped): the lane is healthy again. */
+  function succeeded(lane: Lane): void {
     stats.batches += 1;
-    if (outageSince) {
-      logger.warn({ since: outageSince, retries: failures }, 'database writes recovered; buffered calls and events are being written');
+    lane.failures = 0;
+    if (outageSince && journalLane.failures === 0 && callsLane.failures === 0) {
+      logger.warn({ since: outageSince }, 'database writes recovered; buffered calls and events are being written');
       outageSince = null;
     }
-    failures = 0;
     checkBackpressure();
-    return true;
   }
 
   function refused(err: unknown, what: { pbxCallId?: string; journal?: string }): void {
@@ -659,16 +671,19 @@ export function createCallStore(o: CallStoreOptions) {
   }
 
   /** A failed write: log (at most every 10 s) and try again with backoff; everything stays queued. */
-  function retryLater(err: unknown): void {
-    failures += 1;
+  function retryLater(lane: Lane, err: unknown): void {
+    lane.failures += 1;
+    stats.failedBatches += 1;
     outageSince ??= new Date();
     if (Date.now() - lastOutageLog > 10_000) {
       lastOutageLog = Date.now();
       logger.error({ err, bufferedCalls: dirty.size, bufferedEvents: queued() }, 'database write failed; buffering calls and retrying');
     }
     checkBackpressure();
-    const delay = Math.min(retryCapMs, retryBaseMs * 2 ** Math.min(failures, 16)) * (0.5 + Math.random() / 2);
-    setTimeout(() => schedule(0), delay).unref?.();
+    const delay = Math.min(retryCapMs, retryBaseMs * 2 ** Math.min(lane.failures, 16)) * (0.5 + Math.random() / 2);
+    setTimeout(() => {
+      if (!closed) void lane.drain();
+    }, delay).unref?.();
   }
 
   /** One call in a transaction of its own (after its batch was refused): written, or logged and dropped. */
@@ -693,25 +708,49 @@ export function createCallStore(o: CallStoreOptions) {
     }
   }
 
-  function drain(): Promise<void> {
-    if (writing) return writing;
-    writing = (async () => {
-      try {
-        while (await writeOnce()) {
-          /* keep writing while there is work */
-        }
-      } catch {
-        /* writeOnce scheduled the retry */
-      } finally {
-        writing = null;
-      }
-    })();
-    return writing;
+  /**
+   * A lane writes its batches one after the other until nothing is left. drain() starts it (or
+   * joins the run in progress) and resolves with the error that stopped it, if any (the retry is
+   * already scheduled).
+   */
+  interface Lane {
+    failures: number;
+    drain(): Promise<unknown>;
+    /** the run in progress, if any */
+    running(): Promise<unknown>;
   }
+
+  function createLane(once: (lane: Lane) => Promise<boolean>): Lane {
+    let running: Promise<unknown> | null = null;
+    const lane: Lane = {
+      failures: 0,
+      drain() {
+        running ??= (async () => {
+          try {
+            while (await once(lane)) {
+              /* keep writing while there is work */
+            }
+            return null;
+          } catch (err) {
+            return err;
+          } finally {
+            running = null;
+          }
+        })();
+        return running;
+      },
+      running: () => running ?? Promise.resolve(null),
+    };
+    return lane;
+  }
+
+  const journalLane = createLane(writeJournalOnce);
+  const callsLane = createLane(writeCallsOnce);
 
   return {
     saveCall(snapshot: CallSnapshot): void {
       dirty.set(snapshot.draft.pbxCallId, snapshot);
+      if (dirty.size >= maxBufferedCalls) checkBackpressure();
       schedule();
     },
     journal(entry: JournalEntry): void {
@@ -723,10 +762,12 @@ export function createCallStore(o: CallStoreOptions) {
     },
     /** Resolves once everything queued so far is written (rejects if the database is down). */
     async flush(): Promise<void> {
-      while (dirty.size || queued() || writing) {
-        if (writing) await writing;
-        else if (!(await writeOnce())) break;
-      }
+      // drain() joins a batch in flight (its rows have left the queues already)
+      do {
+        const [journalError, callsError] = await Promise.all([journalLane.drain(), callsLane.drain()]);
+        if (journalError) throw journalError;
+        if (callsError) throw callsError;
+      } while (dirty.size || queued());
     },
     pending: () => ({ calls: dirty.size, events: queued(), outageSince }),
     stats: () => ({ ...stats, pendingCalls: dirty.size, pendingEvents: queued(), journalFormat: format }),
@@ -734,7 +775,7 @@ export function createCallStore(o: CallStoreOptions) {
       closed = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      if (writing) await writing.catch(() => undefined);
+      await Promise.all([journalLane.running(), callsLane.running()]);
     },
   };
 }

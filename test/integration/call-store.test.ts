@@ -97,3 +97,31 @@ it('writes every good call and journal line of a batch, and drops (loudly) only 
   expect(refused.some((l) => l.includes(bad))).toBe(true);
   expect(store.stats()).toMatchObject({ pendingCalls: 0, pendingEvents: 0, callsWritten: 3, eventsWritten: 3 });
 });
+
+it('asks the PBX link to pause when too many calls wait to be written, and to go on once they are', async () => {
+  const signals: boolean[] = [];
+  const logs: string[] = [];
+  const store = createCallStore({
+    ds,
+    logger: createLogger('warn', { write: (line: string) => void logs.push(line) }),
+    maxBufferedCalls: 4,
+    flushDelayMs: 60_000, // nothing is written until flush()
+    onBackpressure: (on) => signals.push(on),
+  });
+  const ids = [1, 2, 3, 4, 5].map((n) => `${tag}.bp${n}`);
+  for (const id of ids.slice(0, 3)) store.saveCall(snapshot(draft(id)));
+  expect(signals).toEqual([]);
+  store.saveCall(snapshot(draft(ids[3]!)));
+  expect(signals).toEqual([true]);
+  // a newer change of a call already waiting adds no call
+  store.saveCall({ ...snapshot(draft(ids[3]!)), version: 2 });
+  store.saveCall(snapshot(draft(ids[4]!)));
+  expect(signals).toEqual([true]);
+  expect(logs.some((l) => l.includes('BACK-PRESSURE') && l.includes('"bufferedCalls":4'))).toBe(true);
+  await store.flush();
+  await store.close();
+  expect(signals).toEqual([true, false]);
+  const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM calls WHERE pbx_call_id = ANY($1::text[])`, [ids]);
+  expect(rows[0]!.n).toBe(5);
+  expect(store.stats()).toMatchObject({ pendingCalls: 0, callsWritten: 5 });
+});
