@@ -3,8 +3,7 @@
  * (= `node -r @swc-node/register test/bench/ingest.bench.ts [flags]`). Not part of `npm test`.
  *
  * The capture path end to end, on the wire: the fake PBX (src/asterisk/demo-pbx.ts, a real AMI
- * TCP server: in a child process for the ceiling and throughput phases, in this process for the
- * latency phase) writes synthetic calls over TCP to the real asterisk-manager client
+ * TCP server, in a child process, as Asterisk is one) writes synthetic calls over TCP to the real asterisk-manager client
  * (createAmiClient) → PbxLink → toPbxEvent → CallCapture (tracker, versions, `call:update` on the
  * bus) → CallStore (write-behind batches) → a throwaway PostgreSQL database with the real
  * migrations. Three phases, in this order:
@@ -18,7 +17,7 @@
  *                 direction/disposition mix equals the fixtures' expected.json). Peak RSS and
  *                 the number of open calls are sampled every 100 ms.
  *  3. latency     a fresh stream paced at `--rate` events/s for `--latency-seconds`; each frame's
- *                 write time is stamped (performance.now(), same process) and every `call:update`
+ *                 write time is stamped (by the fake PBX, on the machine's monotonic clock) and every `call:update`
  *                 published on the bus while the pipeline handles that frame gives one sample:
  *                 frame written → record change emitted.
  *
@@ -55,6 +54,7 @@ import 'reflect-metadata';
 import { fork, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { constants, monitorEventLoopDelay, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
@@ -386,11 +386,22 @@ class FrameReader {
  * The ceiling and throughput phases stream from a fake PBX in a child process: its file reading
  * and socket writes use neither this process's CPU nor its memory (what is measured here is the
  * client side only). The child writes while fewer than `window` frames are written and not yet
- * handled here (this process reports its count every 20 ms). The latency phase uses a fake PBX in
- * this process: a frame's write time must be taken on this process's clock.
+ * handled here (this process reports its count every 20 ms). In the latency phase the child writes
+ * at a fixed rate and notes each frame's write time on the machine's monotonic clock (`clockMs`,
+ * the same in both processes), in a file read once the phase is over: the pacing costs this process
+ * nothing, as Asterisk's own writes would not.
  */
-type ToPbx = { type: 'stream'; file: string; window: number } | { type: 'handled'; n: number } | { type: 'clients' } | { type: 'close' };
-type FromPbx = { type: 'ready'; host: string; port: number } | { type: 'streamed'; frames: number } | { type: 'clients'; n: number };
+type ToPbx =
+  | { type: 'stream'; file: string; window: number }
+  | { type: 'pace'; file: string; frames: number; rate: number; stamps: string }
+  | { type: 'handled'; n: number }
+  | { type: 'clients' }
+  | { type: 'close' };
+type FromPbx =
+  | { type: 'ready'; host: string; port: number }
+  | { type: 'streamed'; frames: number }
+  | { type: 'paced'; frames: number; seconds: number }
+  | { type: 'clients'; n: number };
 
 async function pbxChild(): Promise<void> {
   const { username, secret } = JSON.parse(process.argv[3]!) as { username: string; secret: string };
@@ -403,6 +414,8 @@ async function pbxChild(): Promise<void> {
     else if (m.type === 'stream') {
       handled = 0;
       void streamAsFastAsTaken(pbx, m.file, () => handled, m.window).then(({ frames }) => send({ type: 'streamed', frames }));
+    } else if (m.type === 'pace') {
+      void pace(pbx, m.file, m.frames, m.rate, m.stamps).then((r) => send({ type: 'paced', ...r }));
     } else if (m.type === 'close') void pbx.close().then(() => process.exit(0));
   });
   process.on('disconnect', () => process.exit(0));
@@ -443,6 +456,12 @@ async function startPbxChild(username: string, secret: string) {
         clearInterval(report);
       }
     },
+    /** Writes a stream file at `rate` frames/s; each frame's write time (clockMs) goes to `stamps`. */
+    async pace(file: string, frames: number, rate: number, stamps: string): Promise<{ frames: number; seconds: number }> {
+      send({ type: 'pace', file, frames, rate, stamps });
+      const r = await next('paced');
+      return { frames: r.frames, seconds: r.seconds };
+    },
     async clients(): Promise<number> {
       send({ type: 'clients' });
       return (await next('clients')).n;
@@ -476,6 +495,42 @@ function percentile(sorted: Float64Array | number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]! : NaN;
 }
 
+/**
+ * Milliseconds on CLOCK_MONOTONIC (libuv's hrtime): one clock for every process on the machine, so
+ * a write time taken in the fake PBX's process compares with an emit time taken in this one.
+ */
+const clockMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** Writes `frames` frames of a stream file at `rate` frames/s (1 ms ticks); their write times go to `stampsFile`. */
+function pace(pbx: DemoPbx, file: string, frames: number, rate: number, stampsFile: string): Promise<{ frames: number; seconds: number }> {
+  const reader = new FrameReader(file);
+  const stamps = new Float64Array(frames);
+  let sent = 0;
+  const startedAt = clockMs();
+  return new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(frames, Math.floor(((clockMs() - startedAt) * rate) / 1000));
+      if (due > sent) {
+        const c = reader.take(due - sent);
+        if (c) {
+          stamps.fill(clockMs(), sent, sent + c.frames);
+          pbx.writeRaw(c.data);
+          sent += c.frames;
+        } else frames = sent;
+      }
+      if (sent < frames) {
+        setTimeout(tick, 1);
+        return;
+      }
+      reader.close();
+      const seconds = (clockMs() - startedAt) / 1000;
+      fs.writeFileSync(stampsFile, new Uint8Array(stamps.buffer, 0, sent * 8));
+      resolve({ frames: sent, seconds });
+    };
+    tick();
+  });
+}
+
 /** Writes a stream file to the PBX's clients as fast as they take it: at most `window` frames unhandled. */
 function streamAsFastAsTaken(
   pbx: DemoPbx,
@@ -507,6 +562,8 @@ function streamAsFastAsTaken(
 interface Sampler {
   stop(): void;
   peakRss: number;
+  /** process.memoryUsage() at the peak RSS: where the memory is (heap, buffers) */
+  atPeakRss: NodeJS.MemoryUsage | null;
   peakHeap: number;
   peakOpen: number;
   /** RSS and heap at the sample with the most open calls */
@@ -516,10 +573,46 @@ interface Sampler {
   samples: number;
 }
 
+/**
+ * Samples every allocation from now on, the ones the GC has collected since included (where the
+ * garbage comes from; BENCH_ALLOC_PROFILE_PROMOTED: only what survived the young generation, what
+ * makes the old one grow); the returned function stops and writes the profile (a .heapprofile for
+ * Chrome DevTools) to `file`.
+ */
+async function startAllocationProfile(file: string): Promise<() => Promise<string>> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', {
+    samplingInterval: 16_384,
+    includeObjectsCollectedByMajorGC: true,
+    // BENCH_ALLOC_PROFILE_PROMOTED=1: leave out what died young: what is left was promoted
+    includeObjectsCollectedByMinorGC: !process.env.BENCH_ALLOC_PROFILE_PROMOTED,
+  });
+  return async () => {
+    const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    return file;
+  };
+}
+
+/** "RSS 449 MiB = heap 195 / 260 MiB + external 30 MiB (buffers 28 MiB)" */
+function memoryAt(m: NodeJS.MemoryUsage | null): string {
+  if (!m) return 'no sample';
+  return (
+    `RSS ${fmt(mb(m.rss), 1)} MiB: heap used ${fmt(mb(m.heapUsed), 1)} of ${fmt(mb(m.heapTotal), 1)} MiB, ` +
+    `external ${fmt(mb(m.external), 1)} MiB (array buffers ${fmt(mb(m.arrayBuffers), 1)} MiB)`
+  );
+}
+
 function startSampler(openCalls: () => number, pendingEvents: () => number): Sampler {
   const s: Sampler = {
     stop: () => undefined,
     peakRss: 0,
+    atPeakRss: null,
     peakHeap: 0,
     peakOpen: 0,
     rssAtPeakOpen: 0,
@@ -533,7 +626,10 @@ function startSampler(openCalls: () => number, pendingEvents: () => number): Sam
     // capture.stats() walks every remembered call: once a second is enough
     if (s.samples % 10 === 0) open = openCalls();
     s.samples++;
-    s.peakRss = Math.max(s.peakRss, m.rss);
+    if (m.rss > s.peakRss) {
+      s.peakRss = m.rss;
+      s.atPeakRss = m;
+    }
     s.peakHeap = Math.max(s.peakHeap, m.heapUsed);
     s.peakPendingEvents = Math.max(s.peakPendingEvents, pendingEvents());
     if (open > s.peakOpen || (open === s.peakOpen && m.rss > s.rssAtPeakOpen)) {
@@ -689,7 +785,6 @@ async function main(): Promise<void> {
   const username = 'calltrack';
   const secret = crypto.randomBytes(8).toString('hex');
   const remote = await startPbxChild(username, secret);
-  const pbx = await startDemoPbx({ port: 0, username, secret, uptimeSeconds: 1000 });
   const rows: Row[] = [];
   const info: string[] = [];
   let bareRate = NaN;
@@ -757,14 +852,19 @@ async function main(): Promise<void> {
       return link;
     };
     let updates = 0;
-    let latencySamples: Float64Array = new Float64Array(0);
+    // latency samples: the frame being handled and the clockMs() of the update; the frames' write
+    // times come from the fake PBX once the phase is over
+    let sampleFrame: Int32Array = new Int32Array(0);
+    let sampleAt: Float64Array = new Float64Array(0);
     let latencyCount = 0;
-    let writtenAt: Float64Array = new Float64Array(0);
     let asyncUpdates = 0;
     parts.bus.subscribe(() => {
       updates++;
       if (current >= 0) {
-        if (latencyCount < latencySamples.length) latencySamples[latencyCount++] = performance.now() - writtenAt[current]!;
+        if (latencyCount < sampleAt.length) {
+          sampleFrame[latencyCount] = current;
+          sampleAt[latencyCount++] = clockMs();
+        }
       } else if (latencyBase >= 0) asyncUpdates++;
     });
     const dbCounts = async () => {
@@ -916,6 +1016,7 @@ async function main(): Promise<void> {
           `DB after throughput: calls ${fmt(db.calls)} (${fmt(db.numbers)} distinct customer numbers), legs ${fmt(db.legs)}, recordings ${fmt(db.recordings)}, journal ${fmt(db.journal_all)} (ami ${fmt(db.journal)}); ` +
           `${fmt(updates - updatesBefore)} call:update published; peak journal backlog ${fmt(sampler.peakPendingEvents)} events; ` +
           `peak heap ${fmt(mb(sampler.peakHeap), 1)} MiB; store ${JSON.stringify(parts.store.stats())}`,
+        `throughput phase, at the peak: ${memoryAt(sampler.atPeakRss)}`,
       );
       await link.stop();
     }
@@ -923,19 +1024,17 @@ async function main(): Promise<void> {
     // -- 3. latency ---------------------------------------------------------------------------
     if (PHASES.has('latency')) {
       log(`latency: ${fmt(L.frames)} frames paced at ${fmt(RATE)} events/s …`);
-      const link = await connect(pbx.address().host, pbx.address().port);
-      writtenAt = new Float64Array(L.frames);
-      latencySamples = new Float64Array(L.frames * 3);
+      const link = await connect(remote.host, remote.port);
+      sampleFrame = new Int32Array(L.frames * 3);
+      sampleAt = new Float64Array(L.frames * 3);
       latencyCount = 0;
-      const handledLat = new Float64Array(L.frames);
+      const handledAt = new Float64Array(L.frames);
       const handledBefore = handled;
       onHandled = (n) => {
         const i = n - handledBefore - 1;
-        if (i >= 0 && i < handledLat.length) handledLat[i] = performance.now() - writtenAt[i]!;
+        if (i >= 0 && i < handledAt.length) handledAt[i] = clockMs();
       };
       latencyBase = seq;
-      const reader = new FrameReader(L.file);
-      let sent = 0;
       const sampler = startSampler(
         () => parts.capture.stats().openCalls,
         () => parts.store.stats().pendingEvents,
@@ -959,26 +1058,11 @@ async function main(): Promise<void> {
           });
       });
       gcObserver.observe({ entryTypes: ['gc'] });
+      const allocations = process.env.BENCH_ALLOC_PROFILE ? await startAllocationProfile(process.env.BENCH_ALLOC_PROFILE) : null;
       const startedAt = performance.now();
-      await new Promise<void>((resolve) => {
-        const tick = () => {
-          const due = Math.min(L.frames, Math.floor(((performance.now() - startedAt) * RATE) / 1000));
-          if (due > sent) {
-            const c = reader.take(due - sent);
-            if (c) {
-              const now = performance.now();
-              writtenAt.fill(now, sent, sent + c.frames);
-              pbx.writeRaw(c.data);
-              sent += c.frames;
-            } else sent = L.frames;
-          }
-          if (sent < L.frames) setTimeout(tick, 1);
-          else resolve();
-        };
-        tick();
-      });
-      reader.close();
-      const paceSeconds = (performance.now() - startedAt) / 1000;
+      const stampsFile = path.join(dir, `${key}.latency.stamps`);
+      const { frames: sent, seconds: paceSeconds } = await remote.pace(L.file, L.frames, RATE, stampsFile);
+      if (allocations) log(`allocation profile: ${await allocations()}`);
       loopDelay.disable();
       gcObserver.disconnect();
       clearInterval(probe);
@@ -994,8 +1078,15 @@ async function main(): Promise<void> {
       await parts.capture.idle();
       await parts.store.flush();
       sampler.stop();
-      const lat = latencySamples.slice(0, latencyCount).sort();
-      const hl = handledLat.slice(0, sent).sort();
+      const stamps = fs.readFileSync(stampsFile);
+      fs.rmSync(stampsFile, { force: true });
+      const writtenAt = new Float64Array(new Uint8Array(stamps).buffer); // a copy: aligned
+      const lat = new Float64Array(latencyCount);
+      for (let i = 0; i < latencyCount; i++) lat[i] = sampleAt[i]! - writtenAt[sampleFrame[i]!]!;
+      lat.sort();
+      const hl = new Float64Array(sent);
+      for (let i = 0; i < sent; i++) hl[i] = handledAt[i]! - writtenAt[i]!;
+      hl.sort();
       const p99 = percentile(lat, 0.99);
       log(
         `  ${fmt(sent)} frames in ${fmt(paceSeconds, 1)} s (${fmt(sent / paceSeconds)}/s); ${fmt(latencyCount)} updates: ` +
@@ -1037,6 +1128,7 @@ async function main(): Promise<void> {
           `mark-compacts ${gcOf([constants.NODE_PERFORMANCE_GC_MAJOR, constants.NODE_PERFORMANCE_GC_INCREMENTAL])}`,
       );
       info.push(
+        `latency phase, at the peak: ${memoryAt(sampler.atPeakRss)}`,
         `latency stream: ${fmt(L.frames)} frames, ${fmt(L.calls)} calls; ${fmt(latencyCount)} samples ` +
           `(one per call:update published while its frame was handled; ${fmt(asyncUpdates)} later updates not counted); peak open ${fmt(sampler.peakOpen)}`,
       );
@@ -1053,7 +1145,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await remote.close();
-    await pbx.close();
     await parts.store.close();
     await ds.destroy();
     if (!flag('keep-db')) await dropDatabase();
