@@ -167,49 +167,109 @@ function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
 }
 
 /**
- * A stream of AMI text (socket chunks cut anywhere) → one `onMessage` per complete message, each
- * exactly as parseAmiFrame (and so the asterisk-manager client) parses it. This replaces the
- * client's own reader on the socket (ami.client.ts): that one re-splits and re-joins its whole
- * backlog on every chunk (quadratic in a large chunk) and costs ~20 µs per event; this one finds
- * message ends with indexOf and parses each message once (~4 µs). Blank lines between messages
- * (the client would emit an empty `{}`) are skipped. Each message comes with its raw text, up to and
- * including the blank line that ends it (parseAmiFrame(raw) gives the same frame again).
+ * A stream of AMI bytes (socket chunks cut anywhere, even inside a UTF-8 character) → one
+ * `onMessage` per complete message, each exactly as parseAmiFrame (and so the asterisk-manager
+ * client) parses it. This replaces the client's own reader on the socket (ami.client.ts): that one
+ * re-splits and re-joins its whole backlog on every chunk (quadratic in a large chunk) and costs
+ * ~20 µs per event; this one finds message ends in the bytes and parses each message once.
+ * Blank lines between messages (the client would emit an empty `{}`) are skipped. Each message
+ * comes with its raw text, up to and including the blank line that ends it (parseAmiFrame(raw)
+ * gives the same frame again).
+ *
+ * Each message is decoded on its own, from the bytes: its text shares no memory with the socket
+ * chunk. (A chunk decoded whole, as the client does, is a string of up to 64 KiB, and V8 makes
+ * every substring of 13 characters or more a view into it: one header value the tracker keeps for
+ * a call in progress, a channel name or a linkedid, kept the whole chunk alive. At 10k events/s
+ * those chunks were 22 % of what the young generation promoted.) The delimiters are ASCII, and no
+ * byte of a multi-byte UTF-8 character is ASCII, so a message's bytes always hold whole
+ * characters. A string chunk (tests) is encoded first.
  */
-export function createAmiStreamParser(onMessage: (frame: AmiFrame, raw: string) => void): (chunk: string) => void {
-  let pending = '';
+export function createAmiStreamParser(onMessage: (frame: AmiFrame, raw: string) => void): (chunk: Buffer | string) => void {
+  // The unfinished message waits in `held` (its first `heldLength` bytes), a buffer of our own that
+  // is reused: the next chunk is copied after it there, so no chunk-sized Buffer is allocated for
+  // the join (garbage outside the V8 heap goes only with a full GC).
+  let held = Buffer.allocUnsafeSlow(HELD_BYTES);
+  let heldLength = 0;
   return (chunk) => {
-    const text = pending.length ? pending + chunk : chunk;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    let buf = bytes;
+    if (heldLength) {
+      const need = heldLength + bytes.length;
+      if (need > held.length) {
+        const bigger = Buffer.allocUnsafeSlow(need * 2);
+        held.copy(bigger, 0, 0, heldLength);
+        held = bigger;
+      }
+      bytes.copy(held, heldLength);
+      buf = held.subarray(0, need);
+    }
     let pos = 0;
     for (;;) {
       // blank lines before a message, and the greeting line, belong to no message
-      while (pos < text.length && (text.charCodeAt(pos) === 10 || (text.charCodeAt(pos) === 13 && text.charCodeAt(pos + 1) === 10)))
-        pos += text.charCodeAt(pos) === 13 ? 2 : 1;
-      if (text.startsWith(GREETING, pos)) {
-        const nl = text.indexOf('\n', pos);
+      while (pos < buf.length && (buf[pos] === LF || (buf[pos] === CR && buf[pos + 1] === LF))) pos += buf[pos] === CR ? 2 : 1;
+      if (buf[pos] === GREETING_FIRST && buf.toString('latin1', pos, Math.min(buf.length, pos + GREETING.length)) === GREETING) {
+        const nl = buf.indexOf(LF, pos);
         if (nl === -1) break;
         pos = nl + 1;
         continue;
       }
-      const end = isFollowsStart(text, pos) ? followsEnd(text, pos) : messageEnd(text, pos);
+      const end = followsAt(buf, pos) ? followsEndBytes(buf, pos) : messageEndBytes(buf, pos);
       if (end === -1) break;
-      const raw = detached(text.slice(pos, end));
+      const raw = buf.toString('utf8', pos, end);
       onMessage(parseAmiFrame(raw), raw);
       pos = end;
     }
-    pending = pos === 0 ? text : text.slice(pos);
+    // keep the unfinished message for the next chunk
+    heldLength = buf.length - pos;
+    if (heldLength === 0) return;
+    if (buf !== bytes && !(held.length > MAX_IDLE_HELD_BYTES && heldLength <= HELD_BYTES)) {
+      held.copyWithin(0, pos, buf.length);
+      return;
+    }
+    // from the chunk itself, or out of a held buffer grown for one long message
+    if (heldLength > held.length || held.length > MAX_IDLE_HELD_BYTES) held = Buffer.allocUnsafeSlow(Math.max(HELD_BYTES, heldLength * 2));
+    buf.copy(held, 0, pos);
   };
 }
 
+/** The held buffer's usual size; past MAX_IDLE_HELD_BYTES (a long message went through) it shrinks back. */
+const HELD_BYTES = 128 * 1024;
+const MAX_IDLE_HELD_BYTES = 1024 * 1024;
+
+const LF = 10;
+const CR = 13;
+const GREETING_FIRST = GREETING.charCodeAt(0);
+
+/** The index just past the blank line ending the message that starts at `pos`; -1: not complete yet. */
+function messageEndBytes(buf: Buffer, pos: number): number {
+  let from = pos;
+  for (;;) {
+    const nl = buf.indexOf(LF, from);
+    if (nl === -1) return -1;
+    const next = buf[nl + 1];
+    if (next === LF) return nl + 2;
+    if (next === CR && buf[nl + 2] === LF) return nl + 3;
+    if (next === undefined || (next === CR && nl + 2 >= buf.length)) return -1;
+    from = nl + 1;
+  }
+}
+
+/** Does a `Response: …Follows…` message start at `pos`? (read on its first line) */
+function followsAt(buf: Buffer, pos: number): boolean {
+  // 'R' or 'r' first: anything else is no response
+  if (((buf[pos] ?? 0) | 0x20) !== 0x72) return false;
+  let nl = buf.indexOf(LF, pos);
+  if (nl === -1) nl = buf.length;
+  return isFollowsStart(buf.toString('latin1', pos, nl), 0);
+}
+
 /**
- * A copy of `s` that shares no memory with the string it was cut from. V8 makes a substring of 13
- * characters or more a view into its parent: a header value the tracker keeps for a call in
- * progress (a channel name, a linkedid) would keep the whole socket chunk it came in (up to 64 KiB)
- * alive, and promote it. Measured at 10k events/s: socket chunks were 22 % of what the young
- * generation promoted. Concatenation makes a cons string; slicing it flattens it into a fresh
- * string of the message alone, which the values then point into.
+ * followsEnd over bytes, on their latin1 text: one character per byte, so the indexes are the
+ * bytes' (the markers are ASCII). A rare message (command output): no need to be quick.
  */
-function detached(s: string): string {
-  return (' ' + s).slice(1);
+function followsEndBytes(buf: Buffer, pos: number): number {
+  const end = followsEnd(buf.toString('latin1', pos, buf.length), 0);
+  return end === -1 ? -1 : pos + end;
 }
 
 /** The index just past the blank line ending the message that starts at `pos`; -1: not complete yet. */

@@ -117,7 +117,7 @@ export interface AmiClientOptions {
   backoff?: { baseMs?: number; capMs?: number };
   /** Replaces the backoff (tests): delay in ms before reconnect attempt `attempt` (0, 1, 2, …). */
   reconnectDelay?: (attempt: number) => number;
-  /** A line longer than this (chars) drops the link instead of growing the parser's buffer. Default 8 Mi. */
+  /** A line longer than this (bytes) drops the link instead of growing the parser's buffer. Default 8 MiB. */
   maxLineLength?: number;
 }
 
@@ -309,7 +309,13 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
 
     log.debug({ attempt }, 'AMI connecting');
     const capture = (message: unknown) => {
-      c.socket ??= (message as { socket: Socket }).socket;
+      if (c.socket) return;
+      const socket = (message as { socket: Socket }).socket;
+      c.socket = socket;
+      // The library decodes the socket as UTF-8 text (setEncoding, right after this). Our reader
+      // takes bytes: it cuts messages in the Buffer and decodes each alone (see
+      // createAmiStreamParser), so the library's call must not apply.
+      socket.setEncoding = () => socket;
     };
     diagnosticsChannel.subscribe(SOCKET_CHANNEL, capture);
     try {
@@ -349,7 +355,7 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
     });
     // first among the listeners, where the library's was
     socket.prependListener('data', (chunk: string | Buffer) => {
-      if (!c.closed) parse(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+      if (!c.closed) parse(chunk);
     });
   }
 
@@ -357,12 +363,11 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
   function lineGuard(c: Connection): (chunk: string | Buffer) => void {
     let lineLength = 0;
     return (chunk) => {
-      const data = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
-      const nl = data.lastIndexOf('\n');
-      lineLength = nl < 0 ? lineLength + data.length : data.length - nl - 1;
+      const nl = typeof chunk === 'string' ? chunk.lastIndexOf('\n') : chunk.lastIndexOf(10);
+      lineLength = nl < 0 ? lineLength + chunk.length : chunk.length - nl - 1;
       if (lineLength > maxLineLength) {
         log.warn({ maxLineLength }, 'AMI line too long; dropping the link');
-        drop(c, `a line longer than ${maxLineLength} characters`);
+        drop(c, `a line longer than ${maxLineLength} bytes`);
       }
     };
   }

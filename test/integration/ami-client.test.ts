@@ -470,7 +470,7 @@ describe('AMI client against the demo PBX (real asterisk-manager over TCP)', () 
     const h = await started({ maxLineLength: 10_000 });
     h.pbx.writeRaw('y'.repeat(50_000));
     await until(() => h.logins.length === 2, 'the login after the oversized line');
-    expect(h.lost[0]!.reason).toBe('a line longer than 10000 characters');
+    expect(h.lost[0]!.reason).toBe('a line longer than 10000 bytes');
   });
 });
 

@@ -175,6 +175,47 @@ describe('createAmiStreamParser', () => {
     }
   });
 
+  it('reads bytes as a socket delivers them, cut anywhere, even inside a UTF-8 character', () => {
+    const stream = Buffer.from(
+      [
+        'Asterisk Call Manager/9.0.0\r\n',
+        'Event: Newchannel\r\nChannel: PJSIP/trunk-00000001\r\nCallerIDName: Олена Коваленко 🙂\r\nLinkedid: 1795715947.1\r\n\r\n',
+        'Response: Follows\r\nActionID: a1\r\nрядок\r\n--END COMMAND--\r\n\r\n',
+        'Event: Hangup\r\nChannel: PJSIP/trunk-00000001\r\nCause-txt: Normal Clearing\r\n\r\n',
+      ].join(''),
+      'utf8',
+    );
+    const whole: Array<[AmiFrame, string]> = [];
+    createAmiStreamParser((f, raw) => whole.push([f, raw]))(stream);
+    expect(whole.map(([f]) => f.event ?? f.response)).toEqual(['Newchannel', 'follows', 'Hangup']);
+    expect(whole[0]![0].calleridname).toBe('Олена Коваленко 🙂');
+    expect(whole[1]![0].content).toContain('рядок');
+    for (let cut = 1; cut < stream.length; cut++) {
+      const got: Array<[AmiFrame, string]> = [];
+      const feed = createAmiStreamParser((f, raw) => got.push([f, raw]));
+      feed(stream.subarray(0, cut));
+      feed(stream.subarray(cut));
+      expect(got).toEqual(whole);
+    }
+  });
+
+  it('holds a message longer than many chunks (1.5 MB), then goes on with the next ones', () => {
+    const long = 'x'.repeat(1_500_000);
+    const stream = Buffer.from(
+      `Event: UserEvent\r\nBody: ${long}\r\n\r\n` +
+        'Event: Hangup\r\nChannel: PJSIP/101-1\r\n\r\n'.repeat(3) +
+        'Event: Newchannel\r\nChannel: PJSIP/1',
+    );
+    const out: AmiFrame[] = [];
+    const feed = createAmiStreamParser((f) => out.push(f));
+    for (let at = 0; at < stream.length; at += 65_536) feed(stream.subarray(at, at + 65_536));
+    expect(out.length).toBe(4);
+    expect(out[0]!.body).toBe(long);
+    expect(out.slice(1)).toEqual(Array(3).fill({ event: 'Hangup', channel: 'PJSIP/101-1' }));
+    feed('02-2\r\n\r\n');
+    expect(out[4]).toEqual({ event: 'Newchannel', channel: 'PJSIP/102-2' });
+  });
+
   it('waits for the blank line: a message is emitted only when complete', () => {
     const out: AmiFrame[] = [];
     const feed = createAmiStreamParser((f) => out.push(f));
