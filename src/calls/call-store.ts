@@ -150,6 +150,8 @@ class JournalQueue {
   private used = 0;
   private openEnds: number[] = [];
   length = 0;
+  /** bytes of the lines queued */
+  bytes = 0;
 
   push([head, body, tail]: Line): void {
     // at most 3 bytes a UTF-16 unit: write directly when that surely fits, else measure
@@ -162,11 +164,13 @@ class JournalQueue {
         this.start = this.used = 0;
       }
     }
+    const from = this.used;
     this.used += this.chunk.write(head, this.used);
     this.used += this.chunk.write(body, this.used);
     this.used += this.chunk.write(tail, this.used);
     this.openEnds.push(this.used);
     this.length++;
+    this.bytes += this.used - from;
   }
 
   /** Up to `max` lines from the head. */
@@ -189,6 +193,7 @@ class JournalQueue {
       }
     }
     this.length -= n;
+    for (const r of out) this.bytes -= r.buf.length;
     return out;
   }
 
@@ -197,6 +202,7 @@ class JournalQueue {
     this.close();
     this.runs.unshift(...runs);
     this.length += lineCount(runs);
+    for (const r of runs) this.bytes += r.buf.length;
   }
 
   private close(): void {
@@ -248,8 +254,9 @@ const INSERT_JOURNAL = `
 /** The parts of a node-postgres connection a COPY FROM STDIN uses. */
 interface PgConnection {
   query(text: string): void;
-  sendCopyFromChunk(chunk: Buffer): void;
   endCopyFrom(): void;
+  /** its socket (node-postgres writes each message with `stream.write` once `stream.writable`) */
+  stream: { writable: boolean; cork(): void; uncork(): void; write(data: Buffer): boolean };
 }
 
 /**
@@ -279,8 +286,22 @@ class CopyFromStdin {
     connection.query(this.text);
   }
   handleCopyInResponse(connection: PgConnection): void {
-    for (const chunk of this.data) if (chunk.length) connection.sendCopyFromChunk(chunk);
+    const stream = connection.stream;
+    if (!stream.writable) return; // node-postgres reports the closed socket as the query's error
+    stream.cork();
+    for (const chunk of this.data) {
+      if (!chunk.length) continue;
+      // A CopyData message ('d', its length, the bytes) written as two parts: sendCopyFromChunk
+      // would copy each chunk into a message buffer of its own, garbage outside the V8 heap that
+      // only a full GC collects.
+      const header = Buffer.allocUnsafe(5);
+      header[0] = 0x64;
+      header.writeInt32BE(chunk.length + 4, 1);
+      stream.write(header);
+      stream.write(chunk);
+    }
     connection.endCopyFrom();
+    stream.uncork();
   }
   handleCommandComplete(): void {}
   handleReadyForQuery(): void {
@@ -770,7 +791,13 @@ export function createCallStore(o: CallStoreOptions) {
       } while (dirty.size || queued());
     },
     pending: () => ({ calls: dirty.size, events: queued(), outageSince }),
-    stats: () => ({ ...stats, pendingCalls: dirty.size, pendingEvents: queued(), journalFormat: format }),
+    stats: () => ({
+      ...stats,
+      pendingCalls: dirty.size,
+      pendingEvents: queued(),
+      pendingJournalBytes: events.bytes,
+      journalFormat: format,
+    }),
     async close(): Promise<void> {
       closed = true;
       if (timer) clearTimeout(timer);

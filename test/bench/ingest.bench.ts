@@ -564,6 +564,8 @@ interface Sampler {
   peakRss: number;
   /** process.memoryUsage() at the peak RSS: where the memory is (heap, buffers) */
   atPeakRss: NodeJS.MemoryUsage | null;
+  /** the store's backlog at the peak RSS */
+  backlogAtPeakRss: string;
   peakHeap: number;
   peakOpen: number;
   /** RSS and heap at the sample with the most open calls */
@@ -608,11 +610,12 @@ function memoryAt(m: NodeJS.MemoryUsage | null): string {
   );
 }
 
-function startSampler(openCalls: () => number, pendingEvents: () => number): Sampler {
+function startSampler(openCalls: () => number, pendingEvents: () => number, backlog: () => string): Sampler {
   const s: Sampler = {
     stop: () => undefined,
     peakRss: 0,
     atPeakRss: null,
+    backlogAtPeakRss: '',
     peakHeap: 0,
     peakOpen: 0,
     rssAtPeakOpen: 0,
@@ -629,6 +632,7 @@ function startSampler(openCalls: () => number, pendingEvents: () => number): Sam
     if (m.rss > s.peakRss) {
       s.peakRss = m.rss;
       s.atPeakRss = m;
+      s.backlogAtPeakRss = backlog();
     }
     s.peakHeap = Math.max(s.peakHeap, m.heapUsed);
     s.peakPendingEvents = Math.max(s.peakPendingEvents, pendingEvents());
@@ -867,6 +871,10 @@ async function main(): Promise<void> {
         }
       } else if (latencyBase >= 0) asyncUpdates++;
     });
+    const storeBacklog = () => {
+      const st = parts.store.stats();
+      return `store backlog ${fmt(st.pendingEvents)} events (${fmt(mb(st.pendingJournalBytes), 1)} MiB), ${fmt(st.pendingCalls)} calls`;
+    };
     const dbCounts = async () => {
       const [r] = (await ds.query(
         `SELECT (SELECT count(*) FROM calls)::int AS calls,
@@ -904,6 +912,7 @@ async function main(): Promise<void> {
       const sampler = startSampler(
         () => parts.capture.stats().openCalls,
         () => parts.store.stats().pendingEvents,
+        storeBacklog,
       );
       const cpu = process.cpuUsage();
       if (process.env.BENCH_HEAP_SNAPSHOT_MID) {
@@ -1016,7 +1025,7 @@ async function main(): Promise<void> {
           `DB after throughput: calls ${fmt(db.calls)} (${fmt(db.numbers)} distinct customer numbers), legs ${fmt(db.legs)}, recordings ${fmt(db.recordings)}, journal ${fmt(db.journal_all)} (ami ${fmt(db.journal)}); ` +
           `${fmt(updates - updatesBefore)} call:update published; peak journal backlog ${fmt(sampler.peakPendingEvents)} events; ` +
           `peak heap ${fmt(mb(sampler.peakHeap), 1)} MiB; store ${JSON.stringify(parts.store.stats())}`,
-        `throughput phase, at the peak: ${memoryAt(sampler.atPeakRss)}`,
+        `throughput phase, at the peak: ${memoryAt(sampler.atPeakRss)}; ${sampler.backlogAtPeakRss}`,
       );
       await link.stop();
     }
@@ -1025,8 +1034,9 @@ async function main(): Promise<void> {
     if (PHASES.has('latency')) {
       log(`latency: ${fmt(L.frames)} frames paced at ${fmt(RATE)} events/s …`);
       const link = await connect(remote.host, remote.port);
-      sampleFrame = new Int32Array(L.frames * 3);
-      sampleAt = new Float64Array(L.frames * 3);
+      // about one update per 5 frames: room for one per frame
+      sampleFrame = new Int32Array(L.frames);
+      sampleAt = new Float64Array(L.frames);
       latencyCount = 0;
       const handledAt = new Float64Array(L.frames);
       const handledBefore = handled;
@@ -1038,6 +1048,7 @@ async function main(): Promise<void> {
       const sampler = startSampler(
         () => parts.capture.stats().openCalls,
         () => parts.store.stats().pendingEvents,
+        storeBacklog,
       );
       const loopDelay = monitorEventLoopDelay({ resolution: 1 });
       loopDelay.enable();
@@ -1128,7 +1139,7 @@ async function main(): Promise<void> {
           `mark-compacts ${gcOf([constants.NODE_PERFORMANCE_GC_MAJOR, constants.NODE_PERFORMANCE_GC_INCREMENTAL])}`,
       );
       info.push(
-        `latency phase, at the peak: ${memoryAt(sampler.atPeakRss)}`,
+        `latency phase, at the peak: ${memoryAt(sampler.atPeakRss)}; ${sampler.backlogAtPeakRss}`,
         `latency stream: ${fmt(L.frames)} frames, ${fmt(L.calls)} calls; ${fmt(latencyCount)} samples ` +
           `(one per call:update published while its frame was handled; ${fmt(asyncUpdates)} later updates not counted); peak open ${fmt(sampler.peakOpen)}`,
       );
