@@ -54,8 +54,10 @@ export function parseAmiFrame(raw: string): AmiFrame {
   }
   if (isFollowsStart(text, pos)) return parseFollows(text, pos);
 
-  const item: AmiFrame = {};
-  let any = false;
+  // the fields go to `keys`/`values` first; the key sequence (the message's shape) picks how the
+  // frame is built
+  let n = 0;
+  let shape: Shape | null = shapes;
   while (pos < end) {
     let nl = text.indexOf('\n', pos);
     if (nl === -1) nl = end;
@@ -63,24 +65,33 @@ export function parseAmiFrame(raw: string): AmiFrame {
     if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13 /* \r */) lineEnd--;
     if (lineEnd === pos) {
       // A blank line ends the message (blank lines before it are skipped, as the client does).
-      if (any) break;
+      if (n) break;
       pos = nl + 1;
       continue;
     }
-    any = true;
     const sep = text.indexOf(': ', pos);
     let key: string;
     let value: string;
     if (sep === -1 || sep >= lineEnd) {
-      key = normalizeKey(text.slice(pos, lineEnd));
+      key = keyAt(text, pos, lineEnd);
       value = '';
     } else {
-      key = normalizeKey(text.slice(pos, sep));
+      key = keyAt(text, pos, sep);
       value = text.slice(sep + 2, lineEnd);
     }
-    addField(item, key, value);
+    keys[n] = key;
+    values[n++] = value;
+    if (shape) shape = nextShape(shape, key);
     pos = nl + 1;
   }
+  const template = shape && (shape.template === undefined ? templateFor(shape, n) : shape.template);
+  if (template) {
+    const frame: AmiFrame = { ...template };
+    for (let i = 0; i < n; i++) frame[keys[i]!] = values[i];
+    return frame;
+  }
+  const item: AmiFrame = {};
+  for (let i = 0; i < n; i++) addField(item, keys[i]!, values[i]!);
   const ev = item.event;
   if (ev !== undefined && typeof ev !== 'string') {
     // ManagerEvent: the event name is always one string.
@@ -89,17 +100,72 @@ export function parseAmiFrame(raw: string): AmiFrame {
   return item;
 }
 
-const keyCache = new Map<string, string>();
+/**
+ * Frames are built from one template object per shape (the sequence of keys: each event type has
+ * its own, in Asterisk's order): a clone of it has every field in place, so the frame keeps V8's
+ * fast properties with one hidden class per shape, where adding ~20 keys one by one made a
+ * quarter of the frames (those past ~20 fields) dictionaries, larger and slower to read. Shapes
+ * form a tree by key; a shape with a repeated key, a `variable`/`chanvariable` (folded into a
+ * sub-object) or `__proto__` has no template and is built field by field. The tree is bounded:
+ * past MAX_SHAPES, new shapes are built field by field too.
+ */
+interface Shape {
+  next: Map<string, Shape>;
+  /** undefined: not made yet; null: built field by field */
+  template: AmiFrame | null | undefined;
+}
 
-/** The client's key: trimmed, lowercased (cached: AMI uses a few hundred distinct keys). */
-function normalizeKey(rawKey: string): string {
-  let key = keyCache.get(rawKey);
-  if (key === undefined) {
-    key = rawKey.trim().toLowerCase();
-    if (keyCache.size < 4096 && rawKey.length <= 64) keyCache.set(rawKey, key);
+const MAX_SHAPES = 20_000;
+const shapes: Shape = { next: new Map(), template: null };
+let shapeCount = 0;
+const keys: string[] = [];
+const values: string[] = [];
+
+function nextShape(shape: Shape, key: string): Shape | null {
+  let next = shape.next.get(key);
+  if (next === undefined) {
+    if (shapeCount >= MAX_SHAPES) return null;
+    shapeCount++;
+    next = { next: new Map(), template: undefined };
+    shape.next.set(key, next);
   }
+  return next;
+}
+
+/** The template of the shape the first `n` keys make (made on the shape's first message). */
+function templateFor(shape: Shape, n: number): AmiFrame | null {
+  const fields = keys.slice(0, n);
+  const special = (k: string) => k === 'variable' || k === 'chanvariable' || k === '__proto__';
+  if (fields.some(special) || new Set(fields).size !== n) {
+    shape.template = null;
+    return null;
+  }
+  // JSON.parse gives an object with fast properties; each field is then written once more so that
+  // no clone's first write changes its hidden class
+  const template = JSON.parse(JSON.stringify(Object.fromEntries(fields.map((k) => [k, ''])))) as AmiFrame;
+  for (const k of fields) template[k] = ' ';
+  shape.template = template;
+  return template;
+}
+
+/**
+ * The client's key for text[start, end): trimmed, lowercased. AMI uses a few hundred distinct keys:
+ * they are cached by a hash of their characters, so a known key is found without cutting it out of
+ * the text (a frame has ~20 of them; cutting each was a third of the parser's garbage). A key whose
+ * hash is taken by another is just not cached.
+ */
+function keyAt(text: string, start: number, end: number): string {
+  let h = end - start;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+  const known = keyCache.get(h);
+  if (known !== undefined && known.raw.length === end - start && text.startsWith(known.raw, start)) return known.key;
+  const raw = text.slice(start, end);
+  const key = raw.trim().toLowerCase();
+  if (known === undefined && keyCache.size < 4096 && raw.length <= 64) keyCache.set(h, { raw, key });
   return key;
 }
+
+const keyCache = new Map<number, { raw: string; key: string }>();
 
 function isFollowsStart(text: string, pos: number): boolean {
   if (text.slice(pos, pos + 9).toLowerCase() !== 'response:') return false;
