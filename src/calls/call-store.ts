@@ -121,10 +121,13 @@ function isoOf(d: Date): string {
  * never hands one over as raw text, and JSON has none.
  */
 function copyLine(e: JournalEntry): Line {
+  const text = payloadText(e.payload);
+  // the payload's quotes are in head and tail: the text itself is written as it is (a frame's raw
+  // text is not copied into a quoted string first)
   return [
-    `${e.pbxCallId === null ? '' : csvQuoted(e.pbxCallId)},${isoOf(e.receivedAt)},${e.mono},${e.kind},`,
-    csvQuoted(payloadText(e.payload)),
-    '\n',
+    `${e.pbxCallId === null ? '' : csvQuoted(e.pbxCallId)},${isoOf(e.receivedAt)},${e.mono},${e.kind},"`,
+    text.includes('"') ? text.replace(/"/g, '""') : text,
+    '"\n',
   ];
 }
 
