@@ -400,7 +400,7 @@ type ToPbx =
 type FromPbx =
   | { type: 'ready'; host: string; port: number }
   | { type: 'streamed'; frames: number }
-  | { type: 'paced'; frames: number; seconds: number }
+  | { type: 'paced'; frames: number; seconds: number; bursts: Bursts }
   | { type: 'clients'; n: number };
 
 async function pbxChild(): Promise<void> {
@@ -457,10 +457,10 @@ async function startPbxChild(username: string, secret: string) {
       }
     },
     /** Writes a stream file at `rate` frames/s; each frame's write time (clockMs) goes to `stamps`. */
-    async pace(file: string, frames: number, rate: number, stamps: string): Promise<{ frames: number; seconds: number }> {
+    async pace(file: string, frames: number, rate: number, stamps: string): Promise<{ frames: number; seconds: number; bursts: Bursts }> {
       send({ type: 'pace', file, frames, rate, stamps });
       const r = await next('paced');
-      return { frames: r.frames, seconds: r.seconds };
+      return { frames: r.frames, seconds: r.seconds, bursts: r.bursts };
     },
     async clients(): Promise<number> {
       send({ type: 'clients' });
@@ -502,9 +502,29 @@ function percentile(sorted: Float64Array | number[], p: number): number {
 const clockMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** Writes `frames` frames of a stream file at `rate` frames/s (1 ms ticks); their write times go to `stampsFile`. */
-function pace(pbx: DemoPbx, file: string, frames: number, rate: number, stampsFile: string): Promise<{ frames: number; seconds: number }> {
+/**
+ * How evenly the fake PBX wrote: at 10k events/s a 1 ms tick writes ~10 frames; when its own
+ * process was held up (this host's cores are shared with PostgreSQL and the pipeline), it catches
+ * up with one large write, which the pipeline then reads as a burst.
+ */
+interface Bursts {
+  /** most frames in one write */
+  max: number;
+  /** writes of more than 100 frames (10 ms of stream at 10k/s), and the frames in them */
+  over100: number;
+  framesInThem: number;
+}
+
+function pace(
+  pbx: DemoPbx,
+  file: string,
+  frames: number,
+  rate: number,
+  stampsFile: string,
+): Promise<{ frames: number; seconds: number; bursts: Bursts }> {
   const reader = new FrameReader(file);
   const stamps = new Float64Array(frames);
+  const bursts: Bursts = { max: 0, over100: 0, framesInThem: 0 };
   let sent = 0;
   const startedAt = clockMs();
   return new Promise((resolve) => {
@@ -513,6 +533,11 @@ function pace(pbx: DemoPbx, file: string, frames: number, rate: number, stampsFi
       if (due > sent) {
         const c = reader.take(due - sent);
         if (c) {
+          bursts.max = Math.max(bursts.max, c.frames);
+          if (c.frames > 100) {
+            bursts.over100++;
+            bursts.framesInThem += c.frames;
+          }
           stamps.fill(clockMs(), sent, sent + c.frames);
           pbx.writeRaw(c.data);
           sent += c.frames;
@@ -525,7 +550,7 @@ function pace(pbx: DemoPbx, file: string, frames: number, rate: number, stampsFi
       reader.close();
       const seconds = (clockMs() - startedAt) / 1000;
       fs.writeFileSync(stampsFile, new Uint8Array(stamps.buffer, 0, sent * 8));
-      resolve({ frames: sent, seconds });
+      resolve({ frames: sent, seconds, bursts });
     };
     tick();
   });
@@ -1072,7 +1097,7 @@ async function main(): Promise<void> {
       const allocations = process.env.BENCH_ALLOC_PROFILE ? await startAllocationProfile(process.env.BENCH_ALLOC_PROFILE) : null;
       const startedAt = performance.now();
       const stampsFile = path.join(dir, `${key}.latency.stamps`);
-      const { frames: sent, seconds: paceSeconds } = await remote.pace(L.file, L.frames, RATE, stampsFile);
+      const { frames: sent, seconds: paceSeconds, bursts } = await remote.pace(L.file, L.frames, RATE, stampsFile);
       if (allocations) log(`allocation profile: ${await allocations()}`);
       loopDelay.disable();
       gcObserver.disconnect();
@@ -1140,6 +1165,8 @@ async function main(): Promise<void> {
       );
       info.push(
         `latency phase, at the peak: ${memoryAt(sampler.atPeakRss)}; ${sampler.backlogAtPeakRss}`,
+        `latency phase, the fake PBX's writes: at most ${fmt(bursts.max)} frames at once; ${fmt(bursts.over100)} writes of over 100 frames ` +
+          `(a catch-up after its process was held up), ${fmt(bursts.framesInThem)} frames in them (${fmt((100 * bursts.framesInThem) / Math.max(1, sent), 1)} %)`,
         `latency stream: ${fmt(L.frames)} frames, ${fmt(L.calls)} calls; ${fmt(latencyCount)} samples ` +
           `(one per call:update published while its frame was handled; ${fmt(asyncUpdates)} later updates not counted); peak open ${fmt(sampler.peakOpen)}`,
       );
