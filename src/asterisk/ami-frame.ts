@@ -85,13 +85,14 @@ export function parseAmiFrame(raw: string): AmiFrame {
     pos = nl + 1;
   }
   const template = shape && (shape.template === undefined ? templateFor(shape, n) : shape.template);
-  if (template) {
-    const frame: AmiFrame = { ...template };
-    for (let i = 0; i < n; i++) frame[keys[i]!] = values[i];
-    return frame;
+  const item: AmiFrame = template ? { ...template } : {};
+  if (template) for (let i = 0; i < n; i++) item[keys[i]!] = values[i];
+  else for (let i = 0; i < n; i++) addField(item, keys[i]!, values[i]!);
+  if (n > 64) {
+    // a long message's values must not stay referenced from the scratch arrays
+    keys.length = 0;
+    values.length = 0;
   }
-  const item: AmiFrame = {};
-  for (let i = 0; i < n; i++) addField(item, keys[i]!, values[i]!);
   const ev = item.event;
   if (ev !== undefined && typeof ev !== 'string') {
     // ManagerEvent: the event name is always one string.

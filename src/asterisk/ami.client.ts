@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import AsteriskManager from 'asterisk-manager';
 import type { Logger } from '../logger';
 import { createAmiStreamParser, type AmiFrame } from './ami-frame';
@@ -347,7 +347,11 @@ export function createAmiClient(options: AmiClientOptions): AmiClient {
    */
   function replaceReader(c: Connection, socket: Socket): void {
     const theirs = socket.listeners('data')[0] as ((chunk: string) => void) | undefined;
-    if (!theirs) return;
+    if (!theirs) {
+      // no reader of theirs to replace (another library version?): let it have the text it expects
+      Socket.prototype.setEncoding.call(socket, 'utf8');
+      return;
+    }
     socket.removeListener('data', theirs);
     const parse = createAmiStreamParser((frame, raw) => {
       if (typeof frame.event === 'string' && frame.response === undefined) onEvent(c, frame, raw);

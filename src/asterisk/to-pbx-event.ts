@@ -16,11 +16,11 @@ const MAX_TEXT = 512;
 const MAX_PATH = 1024;
 
 /**
- * A copy of a string from the wire that does not keep the client's read buffer alive. The
- * library's values are V8 slices of the whole chunk it read (up to 64 KiB): one id kept by the
- * tracker would pin the chunk, and ids outlive their frame by the length of a call and beyond
- * (remembered ended calls), so thousands of chunks would stay in memory. Strings shorter than 13
- * characters are never slices (V8 copies them).
+ * A copy of a string from the wire that does not keep its message's text alive. A frame's values
+ * are V8 slices of the text they were parsed from (the message, ~0.5 KB; with the library's own
+ * reader, the whole chunk it read, up to 64 KiB): one id kept by the tracker would pin it, and ids
+ * outlive their frame by the length of a call and beyond (remembered ended calls). Strings
+ * shorter than 13 characters are never slices (V8 copies them).
  */
 function detach(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
