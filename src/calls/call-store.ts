@@ -683,6 +683,7 @@ export function createCallStore(o: CallStoreOptions) {
   function succeeded(lane: Lane): void {
     stats.batches += 1;
     lane.failures = 0;
+    lane.retryAt = 0;
     if (outageSince && journalLane.failures === 0 && callsLane.failures === 0) {
       logger.warn({ since: outageSince }, 'database writes recovered; buffered calls and events are being written');
       outageSince = null;
@@ -705,8 +706,10 @@ export function createCallStore(o: CallStoreOptions) {
     }
     checkBackpressure();
     const delay = Math.min(retryCapMs, retryBaseMs * 2 ** Math.min(lane.failures, 16)) * (0.5 + Math.random() / 2);
+    // new work does not bring the retry forward (before, every queued change tried again 20 ms later)
+    lane.retryAt = Date.now() + delay;
     setTimeout(() => {
-      if (!closed) void lane.drain();
+      if (!closed) void lane.drain(true);
     }, delay).unref?.();
   }
 
@@ -735,11 +738,13 @@ export function createCallStore(o: CallStoreOptions) {
   /**
    * A lane writes its batches one after the other until nothing is left. drain() starts it (or
    * joins the run in progress) and resolves with the error that stopped it, if any (the retry is
-   * already scheduled).
+   * already scheduled). After a failure it waits for its retry: drain() does nothing before
+   * `retryAt` unless forced (the retry itself, flush()).
    */
   interface Lane {
     failures: number;
-    drain(): Promise<unknown>;
+    retryAt: number;
+    drain(force?: boolean): Promise<unknown>;
     /** the run in progress, if any */
     running(): Promise<unknown>;
   }
@@ -748,7 +753,9 @@ export function createCallStore(o: CallStoreOptions) {
     let running: Promise<unknown> | null = null;
     const lane: Lane = {
       failures: 0,
-      drain() {
+      retryAt: 0,
+      drain(force = false) {
+        if (!running && !force && Date.now() < lane.retryAt) return Promise.resolve(null);
         running ??= (async () => {
           try {
             while (await once(lane)) {
@@ -788,7 +795,7 @@ export function createCallStore(o: CallStoreOptions) {
     async flush(): Promise<void> {
       // drain() joins a batch in flight (its rows have left the queues already)
       do {
-        const [journalError, callsError] = await Promise.all([journalLane.drain(), callsLane.drain()]);
+        const [journalError, callsError] = await Promise.all([journalLane.drain(true), callsLane.drain(true)]);
         if (journalError) throw journalError;
         if (callsError) throw callsError;
       } while (dirty.size || queued());

@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { CallDraft } from '../../src/calls/call-record';
 import { createCallStore, type CallSnapshot, type JournalEntry } from '../../src/calls/call-store';
+import { createDataSource } from '../../src/db/data-source';
 import { createLogger } from '../../src/logger';
+import { startDbProxy } from '../helpers/db-proxy';
 import { openTestDataSource } from '../helpers/test-db';
 
 /**
@@ -124,4 +126,42 @@ it('asks the PBX link to pause when too many calls wait to be written, and to go
   const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM calls WHERE pbx_call_id = ANY($1::text[])`, [ids]);
   expect(rows[0]!.n).toBe(5);
   expect(store.stats()).toMatchObject({ pendingCalls: 0, callsWritten: 5 });
+});
+
+it('after a failed write, waits for its backoff: new changes do not bring the retry forward', async () => {
+  const proxy = await startDbProxy();
+  const pds = createDataSource(proxy.target);
+  await pds.initialize();
+  try {
+    const store = createCallStore({
+      ds: pds,
+      logger: createLogger('silent'),
+      retryBaseMs: 10_000, // the first retry comes 10 to 20 s after a failure
+      flushDelayMs: 5,
+    });
+    proxy.cut();
+    const ids = Array.from({ length: 40 }, (_, i) => `${tag}.bo${i}`);
+    for (const id of ids) {
+      store.saveCall(snapshot(draft(id)));
+      store.journal(entry(id, `Event: UserEvent\r\nN: ${id}\r\n\r\n`));
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    // each change asked for a write 5 ms later: only the first failed attempt of each lane was made
+    const failed = store.stats().failedBatches;
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(failed).toBeLessThanOrEqual(2);
+    expect(store.pending()).toMatchObject({ calls: 40, events: 40 });
+
+    proxy.restore();
+    await store.flush(); // does not wait for the backoff
+    await store.close();
+    const calls: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM calls WHERE pbx_call_id = ANY($1::text[])`, [ids]);
+    const journal: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM call_events WHERE pbx_call_id = ANY($1::text[])`, [
+      ids,
+    ]);
+    expect([calls[0]!.n, journal[0]!.n]).toEqual([40, 40]);
+  } finally {
+    await pds.destroy();
+    await proxy.close();
+  }
 });
