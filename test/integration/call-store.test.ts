@@ -165,3 +165,28 @@ it('after a failed write, waits for its backoff: new changes do not bring the re
     await proxy.close();
   }
 });
+
+it('gathers a steady trickle of changes into a batch per flush delay, not one per round trip', async () => {
+  const store = createCallStore({ ds, logger: createLogger('silent'), flushDelayMs: 50 });
+  const ids: string[] = [];
+  await new Promise<void>((resolve) => {
+    const started = Date.now();
+    const t = setInterval(() => {
+      const id = `${tag}.tr${ids.length}`;
+      ids.push(id);
+      store.saveCall(snapshot(draft(id)));
+      store.journal(entry(id, `Event: UserEvent\r\nN: ${id}\r\n\r\n`));
+      if (Date.now() - started >= 400) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 1);
+  });
+  await store.flush();
+  await store.close();
+  // 400 ms at a change a millisecond: about 8 flush delays a lane, not a batch every few milliseconds
+  expect(ids.length).toBeGreaterThan(100);
+  expect(store.stats().batches).toBeLessThanOrEqual(24);
+  const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM calls WHERE pbx_call_id = ANY($1::text[])`, [ids]);
+  expect(rows[0]!.n).toBe(ids.length);
+});
