@@ -626,6 +626,51 @@ async function startAllocationProfile(file: string): Promise<() => Promise<strin
   };
 }
 
+/**
+ * Where the time goes on this host (Linux /proc; null elsewhere): this process's main thread, the
+ * one that reads AMI and runs the tracker (time running, and time runnable but waiting for a CPU),
+ * and the CPU of the local PostgreSQL server's processes (the database's share of the work, when it
+ * runs on this machine).
+ */
+interface HostTimes {
+  mainRunMs: number;
+  mainWaitMs: number;
+  postgresCpuMs: number;
+  at: number;
+}
+
+function hostTimes(): HostTimes | null {
+  try {
+    const [run, wait] = fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ').map(Number);
+    let postgresCpuMs = 0;
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+        // utime and stime, in clock ticks (100 a second on Linux), after the parenthesised name
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        postgresCpuMs += (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        /* the process has gone */
+      }
+    }
+    return { mainRunMs: run! / 1e6, mainWaitMs: wait! / 1e6, postgresCpuMs, at: performance.now() };
+  } catch {
+    return null;
+  }
+}
+
+/** "AMI thread busy 64 %, waiting for a CPU 26 %; local PostgreSQL 58 µs CPU/event" */
+function hostShare(a: HostTimes | null, b: HostTimes | null, events: number): string {
+  if (!a || !b) return 'no /proc: thread and PostgreSQL times not measured';
+  const wall = b.at - a.at;
+  return (
+    `AMI thread running ${fmt((100 * (b.mainRunMs - a.mainRunMs)) / wall)} % of the time, waiting for a CPU ${fmt((100 * (b.mainWaitMs - a.mainWaitMs)) / wall)} %; ` +
+    `local PostgreSQL processes ${fmt(((b.postgresCpuMs - a.postgresCpuMs) * 1000) / events, 1)} µs CPU/event ` +
+    `(${fmt((100 * (b.postgresCpuMs - a.postgresCpuMs)) / wall)} % of a core)`
+  );
+}
+
 /** "RSS 449 MiB = heap 195 / 260 MiB + external 30 MiB (buffers 28 MiB)" */
 function memoryAt(m: NodeJS.MemoryUsage | null): string {
   if (!m) return 'no sample';
@@ -940,6 +985,7 @@ async function main(): Promise<void> {
         storeBacklog,
       );
       const cpu = process.cpuUsage();
+      const host0 = hostTimes();
       if (process.env.BENCH_HEAP_SNAPSHOT_MID) {
         const when = setInterval(() => {
           if (handled - handledBefore < T.frames / 2) return;
@@ -954,6 +1000,7 @@ async function main(): Promise<void> {
       await parts.store.flush();
       const storedAt = performance.now();
       const pipelineCpu = cpuMicros(process.cpuUsage(cpu)) / frames;
+      const hostThroughput = hostShare(host0, hostTimes(), frames);
       sampler.stop();
       const seconds = (storedAt - startedAt) / 1000;
       pipelineRate = frames / seconds;
@@ -1051,6 +1098,7 @@ async function main(): Promise<void> {
           `${fmt(updates - updatesBefore)} call:update published; peak journal backlog ${fmt(sampler.peakPendingEvents)} events; ` +
           `peak heap ${fmt(mb(sampler.peakHeap), 1)} MiB; store ${JSON.stringify(parts.store.stats())}`,
         `throughput phase, at the peak: ${memoryAt(sampler.atPeakRss)}; ${sampler.backlogAtPeakRss}`,
+        `throughput phase: ${hostThroughput}`,
       );
       await link.stop();
     }
@@ -1097,7 +1145,9 @@ async function main(): Promise<void> {
       const allocations = process.env.BENCH_ALLOC_PROFILE ? await startAllocationProfile(process.env.BENCH_ALLOC_PROFILE) : null;
       const startedAt = performance.now();
       const stampsFile = path.join(dir, `${key}.latency.stamps`);
+      const host0 = hostTimes();
       const { frames: sent, seconds: paceSeconds, bursts } = await remote.pace(L.file, L.frames, RATE, stampsFile);
+      const hostLatency = hostShare(host0, hostTimes(), sent);
       if (allocations) log(`allocation profile: ${await allocations()}`);
       loopDelay.disable();
       gcObserver.disconnect();
@@ -1165,6 +1215,7 @@ async function main(): Promise<void> {
       );
       info.push(
         `latency phase, at the peak: ${memoryAt(sampler.atPeakRss)}; ${sampler.backlogAtPeakRss}`,
+        `latency phase: ${hostLatency}`,
         `latency phase, the fake PBX's writes: at most ${fmt(bursts.max)} frames at once; ${fmt(bursts.over100)} writes of over 100 frames ` +
           `(a catch-up after its process was held up), ${fmt(bursts.framesInThem)} frames in them (${fmt((100 * bursts.framesInThem) / Math.max(1, sent), 1)} %)`,
         `latency stream: ${fmt(L.frames)} frames, ${fmt(L.calls)} calls; ${fmt(latencyCount)} samples ` +
