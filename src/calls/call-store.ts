@@ -356,6 +356,27 @@ const UPSERT_CALLS = `
   RETURNING c.id, c.pbx_call_id, c.version, c.topic, c.outcome_id, c.notes)
   SELECT up.*, o.name AS outcome_name FROM up LEFT JOIN outcomes o ON o.id = up.outcome_id`;
 
+/**
+ * A call's legs as they are now, in one statement: legs past the new count go (they never do in
+ * practice: legs are only added), the others are upserted by (call_id, seq), and a leg that did not
+ * change is not written at all (a delete and re-insert of every leg of the call was about a third
+ * of PostgreSQL's time per call write). $1: [{call_id, n}], $2: the legs.
+ */
+const UPSERT_LEGS = `
+  WITH gone AS (
+    DELETE FROM call_legs l USING json_to_recordset($1::json) AS k(call_id uuid, n integer)
+     WHERE l.call_id = k.call_id AND l.seq >= k.n)
+  INSERT INTO call_legs AS l (call_id, seq, extension, user_id, ringing_at, answered_at, ended_at, result)
+  SELECT x.call_id, x.seq, x.extension, x.user_id, x.ringing_at, x.answered_at, x.ended_at, x.result
+    FROM json_to_recordset($2::json) AS x(call_id uuid, seq integer, extension text, user_id uuid,
+         ringing_at timestamptz, answered_at timestamptz, ended_at timestamptz, result text)
+  ON CONFLICT (call_id, seq) DO UPDATE SET extension = EXCLUDED.extension, user_id = EXCLUDED.user_id,
+         ringing_at = EXCLUDED.ringing_at, answered_at = EXCLUDED.answered_at, ended_at = EXCLUDED.ended_at,
+         result = EXCLUDED.result
+   WHERE (l.extension, l.user_id, l.ringing_at, l.answered_at, l.ended_at, l.result)
+         IS DISTINCT FROM (EXCLUDED.extension, EXCLUDED.user_id, EXCLUDED.ringing_at, EXCLUDED.answered_at,
+                           EXCLUDED.ended_at, EXCLUDED.result)`;
+
 /** What the store last committed of a call: its legs and recording row are rewritten only when changed. */
 interface Written {
   /** the call's id in the database */
@@ -531,9 +552,6 @@ export function createCallStore(o: CallStoreOptions) {
       const w = written.get(a.pbx_call_id);
       return !(w && w.callId === a.id && sameLegs(w, byPbx.get(a.pbx_call_id)!));
     });
-    if (legsChanged.length) {
-      await m.query(`DELETE FROM call_legs WHERE call_id = ANY($1::uuid[])`, [legsChanged.map((a) => a.id)]);
-    }
     const legs = legsChanged.flatMap((a) => {
       const s = byPbx.get(a.pbx_call_id)!;
       return s.draft.legs.map((l, seq) => ({
@@ -547,14 +565,9 @@ export function createCallStore(o: CallStoreOptions) {
         result: l.result,
       }));
     });
-    if (legs.length) {
-      await m.query(
-        `INSERT INTO call_legs (call_id, seq, extension, user_id, ringing_at, answered_at, ended_at, result)
-         SELECT x.call_id, x.seq, x.extension, x.user_id, x.ringing_at, x.answered_at, x.ended_at, x.result
-           FROM json_to_recordset($1::json) AS x(call_id uuid, seq integer, extension text, user_id uuid,
-                ringing_at timestamptz, answered_at timestamptz, ended_at timestamptz, result text)`,
-        [JSON.stringify(legs)],
-      );
+    if (legsChanged.length) {
+      const counts = legsChanged.map((a) => ({ call_id: a.id, n: byPbx.get(a.pbx_call_id)!.draft.legs.length }));
+      await m.query(UPSERT_LEGS, [JSON.stringify(counts), JSON.stringify(legs)]);
     }
     const recordings = applied
       .map((a) => ({ a, s: byPbx.get(a.pbx_call_id)! }))

@@ -190,3 +190,51 @@ it('gathers a steady trickle of changes into a batch per flush delay, not one pe
   const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM calls WHERE pbx_call_id = ANY($1::text[])`, [ids]);
   expect(rows[0]!.n).toBe(ids.length);
 });
+
+it('rewrites only the legs that changed, keeps the others as they are, and drops legs past the new count', async () => {
+  const store = createCallStore({ ds, logger: createLogger('silent') });
+  const id = `${tag}.legs`;
+  const leg = (extension: string, result: CallDraft['legs'][number]['result'], endedAt: Date | null) => ({
+    extension,
+    ringingAt: new Date('2026-11-26T10:00:01Z'),
+    answeredAt: null,
+    endedAt,
+    result,
+  });
+  const first = snapshot({ ...draft(id), state: 'ringing', legs: [leg('101', null, null), leg('102', null, null)] });
+  const legRows = async () =>
+    (await ds.query(
+      `SELECT l.seq, l.extension, l.result, l.id, l.xmin::text AS xmin FROM call_legs l JOIN calls c ON c.id = l.call_id
+        WHERE c.pbx_call_id = $1 ORDER BY l.seq`,
+      [id],
+    )) as { seq: number; extension: string; result: string | null; id: string; xmin: string }[];
+  store.saveCall({ ...first, legUserIds: [null, null] });
+  await store.flush();
+  const before = await legRows();
+  expect(before.map((l) => [l.extension, l.result])).toEqual([
+    ['101', null],
+    ['102', null],
+  ]);
+
+  const ended = new Date('2026-11-26T10:00:09Z');
+  store.saveCall({
+    ...first,
+    version: 2,
+    legUserIds: [null, null],
+    draft: { ...first.draft, legs: [leg('101', null, null), leg('102', 'no-answer', ended)] },
+  });
+  await store.flush();
+  const after = await legRows();
+  expect(after.map((l) => [l.extension, l.result])).toEqual([
+    ['101', null],
+    ['102', 'no-answer'],
+  ]);
+  expect(after[0]).toEqual(before[0]); // untouched: same row, same version of it
+  expect(after[1]!.id).toBe(before[1]!.id); // updated in place
+  expect(after[1]!.xmin).not.toBe(before[1]!.xmin);
+
+  store.saveCall({ ...first, version: 3, legUserIds: [null], draft: { ...first.draft, legs: [leg('101', 'answered', ended)] } });
+  await store.flush();
+  await store.close();
+  expect((await legRows()).map((l) => [l.extension, l.result])).toEqual([['101', 'answered']]);
+});
