@@ -280,7 +280,7 @@ export function createAmiStreamParser(onMessage: (frame: AmiFrame, raw: string) 
         pos = nl + 1;
         continue;
       }
-      const end = followsAt(buf, pos) ? followsEndBytes(buf, pos) : messageEndBytes(buf, pos);
+      const end = followsAt(buf, pos) ? followsEnd(buf, pos) : messageEnd(buf, pos);
       if (end === -1) break;
       const raw = buf.toString('utf8', pos, end);
       onMessage(parseAmiFrame(raw), raw);
@@ -308,7 +308,7 @@ const CR = 13;
 const GREETING_FIRST = GREETING.charCodeAt(0);
 
 /** The index just past the blank line ending the message that starts at `pos`; -1: not complete yet. */
-function messageEndBytes(buf: Buffer, pos: number): number {
+function messageEnd(buf: Buffer, pos: number): number {
   let from = pos;
   for (;;) {
     const nl = buf.indexOf(LF, from);
@@ -330,45 +330,22 @@ function followsAt(buf: Buffer, pos: number): boolean {
   return isFollowsStart(buf.toString('latin1', pos, nl), 0);
 }
 
-/**
- * followsEnd over bytes, on their latin1 text: one character per byte, so the indexes are the
- * bytes' (the markers are ASCII). A rare message (command output): no need to be quick.
- */
-function followsEndBytes(buf: Buffer, pos: number): number {
-  const end = followsEnd(buf.toString('latin1', pos, buf.length), 0);
-  return end === -1 ? -1 : pos + end;
-}
-
-/** The index just past the blank line ending the message that starts at `pos`; -1: not complete yet. */
-function messageEnd(text: string, pos: number): number {
-  let from = pos;
-  for (;;) {
-    const nl = text.indexOf('\n', from);
-    if (nl === -1) return -1;
-    const next = text.charCodeAt(nl + 1);
-    if (next === 10) return nl + 2;
-    if (next === 13 && text.charCodeAt(nl + 2) === 10) return nl + 3;
-    if (Number.isNaN(next) || (next === 13 && nl + 2 >= text.length)) return -1;
-    from = nl + 1;
-  }
-}
-
 /** `Response: Follows`: past the blank line after `--END COMMAND--` (or `--END SMS EVENT--`). */
-function followsEnd(text: string, pos: number): number {
+function followsEnd(buf: Buffer, pos: number): number {
   let from = pos;
   for (;;) {
-    const a = text.indexOf('\n--END COMMAND--', from);
-    const b = text.indexOf('\n--END SMS EVENT--', from);
+    const a = buf.indexOf('\n--END COMMAND--', from, 'latin1');
+    const b = buf.indexOf('\n--END SMS EVENT--', from, 'latin1');
     const marker = a === -1 ? b : b === -1 ? a : Math.min(a, b);
     if (marker === -1) return -1;
-    const nl = text.indexOf('\n', marker + 1);
+    const nl = buf.indexOf(LF, marker + 1);
     if (nl === -1) return -1;
     // the marker must be a whole line (an optional \r before the newline)
-    const line = text.slice(marker + 1, text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
+    const line = buf.toString('latin1', marker + 1, buf[nl - 1] === CR ? nl - 1 : nl);
     if (line !== '--END COMMAND--' && line !== '--END SMS EVENT--') {
       from = marker + 1;
       continue;
     }
-    return messageEnd(text, marker + 1);
+    return messageEnd(buf, marker + 1);
   }
 }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
+import type { AuditEntryDto as Entry } from '../../src/audit/audit.service';
 import type { Principal } from '../../src/users/principal';
 import { createTestContext, type TestContext } from '../helpers/test-context';
 
@@ -9,16 +10,6 @@ beforeAll(async () => {
   ctx = await createTestContext();
 });
 afterAll(() => ctx.close());
-
-interface Entry {
-  id: string;
-  at: string;
-  actor: { id: string; name: string } | null;
-  action: string;
-  entityType: string | null;
-  entityId: string | null;
-  details: Record<string, unknown>;
-}
 
 describe('GET /api/audit', () => {
   it('filters by action, action family, actor and object; newest first with the actor’s name', async () => {

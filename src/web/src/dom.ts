@@ -30,6 +30,19 @@ export function replace(parent: Element, ...children: Child[]): void {
   append(parent, children);
 }
 
+/** A table head of one row, a `<th>` per label. */
+export function thead(labels: string[]): HTMLTableSectionElement {
+  return h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      labels.map((x) => h('th', {}, x)),
+    ),
+  );
+}
+
 /** `<option>`s; `selected` marks the current value. */
 export function options(items: { value: string; label: string }[], selected?: string | null): HTMLOptionElement[] {
   return items.map((o) => h('option', { value: o.value, selected: o.value === (selected ?? '') }, o.label));

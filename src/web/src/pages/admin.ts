@@ -1,6 +1,6 @@
 import { api, ApiError, type UserInput } from '../api';
 import { toast } from '../components/toast';
-import { h, options, replace } from '../dom';
+import { h, options, replace, thead } from '../dom';
 import { formatWhen } from '../format';
 import { t, type MessageKey } from '../i18n';
 import type { Page } from '../router';
@@ -135,15 +135,7 @@ async function usersTab(box: HTMLElement): Promise<void> {
       h(
         'table',
         { class: 'list', 'data-testid': 'users' },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            [t('user.name'), t('login.email'), t('user.role'), t('user.extensions'), t('user.status'), ''].map((x) => h('th', {}, x)),
-          ),
-        ),
+        thead([t('user.name'), t('login.email'), t('user.role'), t('user.extensions'), t('user.status'), '']),
         h(
           'tbody',
           {},
@@ -241,15 +233,7 @@ async function outcomesTab(box: HTMLElement): Promise<void> {
       h(
         'table',
         { class: 'list', 'data-testid': 'outcomes' },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            [t('outcome.name'), t('outcome.code'), t('outcome.order'), t('user.active'), ''].map((x) => h('th', {}, x)),
-          ),
-        ),
+        thead([t('outcome.name'), t('outcome.code'), t('outcome.order'), t('user.active'), '']),
         h(
           'tbody',
           {},
@@ -341,17 +325,7 @@ async function criteriaTab(box: HTMLElement): Promise<void> {
       h(
         'table',
         { class: 'list criteria', 'data-testid': 'criteria' },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            [t('criterion.name'), t('criterion.kind'), t('criterion.weight'), t('outcome.order'), t('user.active'), ''].map((x) =>
-              h('th', {}, x),
-            ),
-          ),
-        ),
+        thead([t('criterion.name'), t('criterion.kind'), t('criterion.weight'), t('outcome.order'), t('user.active'), '']),
         h(
           'tbody',
           {},
@@ -499,15 +473,7 @@ async function tokensTab(box: HTMLElement): Promise<void> {
       h(
         'table',
         { class: 'list', 'data-testid': 'tokens' },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            [t('token.name'), t('token.user'), t('token.created'), t('token.lastUsed'), t('user.status'), ''].map((x) => h('th', {}, x)),
-          ),
-        ),
+        thead([t('token.name'), t('token.user'), t('token.created'), t('token.lastUsed'), t('user.status'), '']),
         h(
           'tbody',
           {},
@@ -673,17 +639,7 @@ async function auditTab(box: HTMLElement, action: string | undefined): Promise<v
     h(
       'table',
       { class: 'list', 'data-testid': 'audit' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          [t('audit.when'), t('audit.who'), t('audit.what'), t('audit.object'), t('audit.details'), t('audit.ip')].map((x) =>
-            h('th', {}, x),
-          ),
-        ),
-      ),
+      thead([t('audit.when'), t('audit.who'), t('audit.what'), t('audit.object'), t('audit.details'), t('audit.ip')]),
       rows,
     ),
     more,

@@ -1,5 +1,5 @@
 import { agentLabel, callNumber, ringingExtensions, stateBadge } from '../components/call-status';
-import { h, replace } from '../dom';
+import { h, replace, thead } from '../dom';
 import { formatPhone, formatSeconds, formatTime, isToday, secondsSince } from '../format';
 import { t } from '../i18n';
 import type { Page } from '../router';
@@ -62,17 +62,7 @@ export const boardPage: Page = ({ main }) => {
   const missedTable = h(
     'table',
     { class: 'list', 'data-testid': 'board-missed' },
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        [t('calls.when'), t('calls.number'), t('calls.contact'), t('card.line'), t('board.rang'), t('board.calledBack')].map((x) =>
-          h('th', {}, x),
-        ),
-      ),
-    ),
+    thead([t('calls.when'), t('calls.number'), t('calls.contact'), t('card.line'), t('board.rang'), t('board.calledBack')]),
     missedBody,
   );
 

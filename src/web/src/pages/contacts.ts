@@ -2,7 +2,7 @@ import { api, ApiError } from '../api';
 import { callButton } from '../components/click-to-call';
 import { contactForm } from '../components/contact-form';
 import { callTimeline } from '../components/timeline';
-import { h, replace, debounce } from '../dom';
+import { debounce, h, replace, thead } from '../dom';
 import { formatDate, formatPhone } from '../format';
 import { t } from '../i18n';
 import { href, type Page } from '../router';
@@ -65,23 +65,7 @@ export const contactsPage: Page = ({ main, query }) => {
     let tbody = results.querySelector('tbody');
     if (reset || !tbody) {
       tbody = h('tbody');
-      replace(
-        results,
-        h(
-          'table',
-          { class: 'list' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              heads.map((x) => h('th', {}, x)),
-            ),
-          ),
-          tbody,
-        ),
-      );
+      replace(results, h('table', { class: 'list' }, thead(heads), tbody));
     }
     tbody.append(...rows);
     if (!tbody.children.length) tbody.append(h('tr', {}, h('td', { colspan: heads.length }, t('contacts.none'))));
