@@ -150,6 +150,17 @@ function templateFor(shape: Shape, n: number): AmiFrame | null {
 }
 
 /**
+ * A copy of a string from the wire that does not keep its message's text alive. A frame's values
+ * are V8 slices of the text they were parsed from (the message, ~0.5 KB; with the library's own
+ * reader, the whole chunk it read, up to 64 KiB): one id kept by the tracker would pin it, and ids
+ * outlive their frame by the length of a call and beyond (remembered ended calls). Strings
+ * shorter than 13 characters are never slices (V8 copies them).
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/**
  * The client's key for text[start, end): trimmed, lowercased. AMI uses a few hundred distinct keys:
  * they are cached by a hash of their characters, so a known key is found without cutting it out of
  * the text (a frame has ~20 of them; cutting each was a third of the parser's garbage). A key whose
@@ -162,7 +173,8 @@ function keyAt(text: string, start: number, end: number): string {
   if (known !== undefined && known.raw.length === end - start && text.startsWith(known.raw, start)) return known.key;
   const raw = text.slice(start, end);
   const key = raw.trim().toLowerCase();
-  if (known === undefined && keyCache.size < 4096 && raw.length <= 64) keyCache.set(h, { raw, key });
+  // a copy: the slice would keep its whole message alive for as long as the cache lives
+  if (known === undefined && keyCache.size < 4096 && raw.length <= 64) keyCache.set(h, { raw: detach(raw), key: detach(key) });
   return key;
 }
 

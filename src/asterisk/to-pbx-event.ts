@@ -4,7 +4,7 @@
  * the network and are validated field by field (a missing or malformed field → null; the caller
  * logs at debug).
  */
-import type { AmiFrame } from './ami-frame';
+import { detach, type AmiFrame } from './ami-frame';
 import type { ChannelInfo, DialStatus, InterestingVariable, PbxEvent, ResyncChannel } from '../calls/pbx-event';
 
 type Handler = (f: AmiFrame, at: Date, mono: number) => PbxEvent | null;
@@ -14,17 +14,6 @@ const ID_RE = /^[\x21-\x7e]{1,150}$/;
 const MAX_NAME = 250;
 const MAX_TEXT = 512;
 const MAX_PATH = 1024;
-
-/**
- * A copy of a string from the wire that does not keep its message's text alive. A frame's values
- * are V8 slices of the text they were parsed from (the message, ~0.5 KB; with the library's own
- * reader, the whole chunk it read, up to 64 KiB): one id kept by the tracker would pin it, and ids
- * outlive their frame by the length of a call and beyond (remembered ended calls). Strings
- * shorter than 13 characters are never slices (V8 copies them).
- */
-function detach(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1);
-}
 
 function str(f: AmiFrame, key: string): string | undefined {
   const v = f[key];

@@ -112,7 +112,11 @@ interface Call {
   /** an agent originator dialled an extension or a phone number */
   dialledSomething: boolean;
   lastMono: number;
-  lastAt: Date;
+  /**
+   * the latest event time seen, epoch ms (a number, not the event's Date: a Date kept per event
+   * until the call's next one was promoted out of the young generation, ~80k dead Dates per full GC)
+   */
+  lastAtMs: number;
   lastPersonAnswerMs: number;
   lastDialStatus: string | null;
   hangupByLive: HangupBy | null;
@@ -394,7 +398,7 @@ const HANDLERS: { [T in PbxEventType]: Handler<T> } = {
   },
   sweep: (s, ev) => {
     for (const call of [...s.calls.values()]) {
-      if (ev.mono - call.lastMono > ev.staleAfterMs) endCall(s, call, call.lastAt, 'stale', ev.mono);
+      if (ev.mono - call.lastMono > ev.staleAfterMs) endCall(s, call, new Date(call.lastAtMs), 'stale', ev.mono);
     }
   },
 };
@@ -418,7 +422,8 @@ function channel(s: TrackerState, info: ChannelInfo, ev: PbxEvent, ctx: TrackerC
   }
   const call = ch.call;
   call.lastMono = ev.mono;
-  if (ev.at.getTime() > call.lastAt.getTime()) call.lastAt = ev.at;
+  const atMs = ev.at.getTime();
+  if (atMs > call.lastAtMs) call.lastAtMs = atMs;
   if (info.recordingFile !== undefined && call.recordingCandidate === null) {
     call.recordingCandidate = info.recordingFile;
     if (call.mixMonitorStarted) setRecording(call, info.recordingFile);
@@ -462,7 +467,7 @@ function callFor(s: TrackerState, id: string, at: Date, mono: number): Call {
       originator: null,
       dialledSomething: false,
       lastMono: mono,
-      lastAt: at,
+      lastAtMs: at.getTime(),
       lastPersonAnswerMs: -Infinity,
       lastDialStatus: null,
       hangupByLive: null,
@@ -882,7 +887,7 @@ function onResync(s: TrackerState, ev: PbxEventOf<'resync'>, ctx: TrackerContext
       }
       if (keeps) for (const ch of missing) channelGone(s, ch, lostAt);
       // all hung up before the loss, only LINKEDID_END was missed: it ended normally
-      else if (call.live === 0) endCall(s, call, call.lastAt, 'normal', ev.mono);
+      else if (call.live === 0) endCall(s, call, new Date(call.lastAtMs), 'normal', ev.mono);
       else endCall(s, call, lostAt, 'pbx-lost', ev.mono);
     }
   }
@@ -916,7 +921,7 @@ function onResync(s: TrackerState, ev: PbxEventOf<'resync'>, ctx: TrackerContext
       // When it was answered is unknown: its creation is the earliest it can have been.
       if (c.state === 6) channelUp(s, ch, created);
       resyncBridge(s, ch, c.bridgeId);
-      call.lastAt = ev.at;
+      call.lastAtMs = ev.at.getTime();
     }
     changed(call);
   }

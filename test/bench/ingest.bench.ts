@@ -589,6 +589,8 @@ interface Sampler {
   peakRss: number;
   /** process.memoryUsage() at the peak RSS: where the memory is (heap, buffers) */
   atPeakRss: NodeJS.MemoryUsage | null;
+  /** heapSpaces() at the peak RSS */
+  spacesAtPeakRss: string;
   /** the store's backlog at the peak RSS */
   backlogAtPeakRss: string;
   peakHeap: number;
@@ -672,12 +674,26 @@ function hostShare(a: HostTimes | null, b: HostTimes | null, events: number): st
 }
 
 /** "RSS 449 MiB = heap 195 / 260 MiB + external 30 MiB (buffers 28 MiB)" */
-function memoryAt(m: NodeJS.MemoryUsage | null): string {
+function memoryAt(m: NodeJS.MemoryUsage | null, spaces: string): string {
   if (!m) return 'no sample';
   return (
-    `RSS ${fmt(mb(m.rss), 1)} MiB: heap used ${fmt(mb(m.heapUsed), 1)} of ${fmt(mb(m.heapTotal), 1)} MiB, ` +
+    `RSS ${fmt(mb(m.rss), 1)} MiB: heap used ${fmt(mb(m.heapUsed), 1)} of ${fmt(mb(m.heapTotal), 1)} MiB (${spaces}), ` +
     `external ${fmt(mb(m.external), 1)} MiB (array buffers ${fmt(mb(m.arrayBuffers), 1)} MiB)`
   );
+}
+
+/** The V8 heap's spaces, committed MiB: "new 32, old 150, code 4, large 20, …" */
+function heapSpaces(): string {
+  const short = (name: string) =>
+    name
+      .replace(/_space$/, '')
+      .replace(/_object$/, '')
+      .replace('new_large', 'new large');
+  return v8
+    .getHeapSpaceStatistics()
+    .filter((sp) => sp.physical_space_size >= 1 << 20)
+    .map((sp) => `${short(sp.space_name)} ${fmt(mb(sp.physical_space_size), 0)}`)
+    .join(', ');
 }
 
 function startSampler(openCalls: () => number, pendingEvents: () => number, backlog: () => string): Sampler {
@@ -685,6 +701,7 @@ function startSampler(openCalls: () => number, pendingEvents: () => number, back
     stop: () => undefined,
     peakRss: 0,
     atPeakRss: null,
+    spacesAtPeakRss: '',
     backlogAtPeakRss: '',
     peakHeap: 0,
     peakOpen: 0,
@@ -702,6 +719,7 @@ function startSampler(openCalls: () => number, pendingEvents: () => number, back
     if (m.rss > s.peakRss) {
       s.peakRss = m.rss;
       s.atPeakRss = m;
+      s.spacesAtPeakRss = heapSpaces();
       s.backlogAtPeakRss = backlog();
     }
     s.peakHeap = Math.max(s.peakHeap, m.heapUsed);
@@ -1097,7 +1115,7 @@ async function main(): Promise<void> {
           `DB after throughput: calls ${fmt(db.calls)} (${fmt(db.numbers)} distinct customer numbers), legs ${fmt(db.legs)}, recordings ${fmt(db.recordings)}, journal ${fmt(db.journal_all)} (ami ${fmt(db.journal)}); ` +
           `${fmt(updates - updatesBefore)} call:update published; peak journal backlog ${fmt(sampler.peakPendingEvents)} events; ` +
           `peak heap ${fmt(mb(sampler.peakHeap), 1)} MiB; store ${JSON.stringify(parts.store.stats())}`,
-        `throughput phase, at the peak: ${memoryAt(sampler.atPeakRss)}; ${sampler.backlogAtPeakRss}`,
+        `throughput phase, at the peak: ${memoryAt(sampler.atPeakRss, sampler.spacesAtPeakRss)}; ${sampler.backlogAtPeakRss}`,
         `throughput phase: ${hostThroughput}`,
       );
       await link.stop();
@@ -1214,7 +1232,7 @@ async function main(): Promise<void> {
           `mark-compacts ${gcOf([constants.NODE_PERFORMANCE_GC_MAJOR, constants.NODE_PERFORMANCE_GC_INCREMENTAL])}`,
       );
       info.push(
-        `latency phase, at the peak: ${memoryAt(sampler.atPeakRss)}; ${sampler.backlogAtPeakRss}`,
+        `latency phase, at the peak: ${memoryAt(sampler.atPeakRss, sampler.spacesAtPeakRss)}; ${sampler.backlogAtPeakRss}`,
         `latency phase: ${hostLatency}`,
         `latency phase, the fake PBX's writes: at most ${fmt(bursts.max)} frames at once; ${fmt(bursts.over100)} writes of over 100 frames ` +
           `(a catch-up after its process was held up), ${fmt(bursts.framesInThem)} frames in them (${fmt((100 * bursts.framesInThem) / Math.max(1, sent), 1)} %)`,

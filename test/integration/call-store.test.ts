@@ -166,6 +166,57 @@ it('after a failed write, waits for its backoff: new changes do not bring the re
   }
 });
 
+it('reuses its journal buffers only once their lines are written: a cut connection and a refused line lose or garble nothing', async () => {
+  const proxy = await startDbProxy();
+  const pds = createDataSource(proxy.target);
+  await pds.initialize();
+  try {
+    // small batches: a batch ends inside a buffer (256 KiB, ~250 of these lines), so runs of one
+    // buffer are written by different batches
+    const store = createCallStore({ ds: pds, logger: createLogger('silent'), flushDelayMs: 5, retryBaseMs: 20, maxBatchEvents: 97 });
+    const expected: Array<{ pbx_call_id: string; payload: string }> = [];
+    let n = 0;
+    const push = (count: number) => {
+      for (let i = 0; i < count; i++, n++) {
+        const id = `${tag}.pool${n}`;
+        // ~1 KiB, different in every line (a reused buffer with stale bytes would show)
+        const payload = `Event: UserEvent\r\nN: ${n}\r\nBody: "${crypto.randomBytes(480).toString('hex')}"\r\n\r\n`;
+        store.journal(entry(id, payload));
+        expected.push({ pbx_call_id: id, payload });
+      }
+    };
+    push(1500);
+    await store.flush();
+    push(1500); // written into buffers of the first round, back from the pool
+    await store.flush();
+    // the database goes away with lines queued and comes back
+    proxy.cut();
+    push(800);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(store.stats().failedBatches).toBeGreaterThanOrEqual(1);
+    proxy.restore();
+    await store.flush();
+    // a line the database refuses (no time: NULL received_at) sends its batch line by line
+    push(300);
+    store.journal(entry(`${tag}.poolbad`, 'Event: UserEvent\r\n\r\n', new Date(Number.NaN)));
+    push(300);
+    await store.flush();
+    push(1000);
+    await store.flush();
+    await store.close();
+
+    const rows: Array<{ pbx_call_id: string; payload: string }> = await ds.query(
+      `SELECT pbx_call_id, payload FROM call_events WHERE pbx_call_id LIKE $1 ORDER BY id`,
+      [`${tag}.pool%`],
+    );
+    expect(rows.length).toBe(expected.length);
+    expect(rows).toEqual(expected);
+  } finally {
+    await pds.destroy();
+    await proxy.close();
+  }
+});
+
 it('gathers a steady trickle of changes into a batch per flush delay, not one per round trip', async () => {
   const store = createCallStore({ ds, logger: createLogger('silent'), flushDelayMs: 50 });
   const ids: string[] = [];
