@@ -1,3 +1,4 @@
+import './v8-tuning';
 import 'reflect-metadata';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
