@@ -1052,6 +1052,18 @@ async function main(): Promise<void> {
       const mixOk = JSON.stringify(Object.entries(mix).sort()) === JSON.stringify(Object.entries(T.mix).sort());
       const journalOk = db.journal === seq && seq - seqBefore === frames;
       const callsOk = db.calls === T.records && db.ended === T.records;
+      if (db.ended < db.calls) {
+        // a stream that ends every call must leave none open: what was left, for whoever looks next
+        const open = (await ds.query(
+          `SELECT c.pbx_call_id, c.state, c.direction, c.version::text AS version, c.started_at,
+                  (SELECT count(*)::int FROM call_events e WHERE e.pbx_call_id = c.pbx_call_id) AS journal
+             FROM calls c WHERE c.state <> 'ended' ORDER BY c.started_at LIMIT 10`,
+        )) as Array<Record<string, unknown>>;
+        info.push(
+          `${fmt(db.calls - db.ended)} calls stored but not ended after the stream; the tracker has ${fmt(parts.capture.stats().openCalls)} open; ` +
+            `the first: ${JSON.stringify(open)}`,
+        );
+      }
       if (!mixOk) info.push(`direction/disposition mix differs: stored ${JSON.stringify(mix)}, expected ${JSON.stringify(T.mix)}`);
       rows.push(
         { metric: 'events/s sustained (until stored)', value: fmt(pipelineRate), target: '>= 20,000', pass: pipelineRate >= 20_000 },
