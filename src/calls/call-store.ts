@@ -272,10 +272,8 @@ class JournalQueue {
   }
 
   private recycle(c: Chunk): void {
-    if (c.full && c.runs === 0 && !c.spent && c.buf.length === CHUNK_BYTES && this.pool.length < POOL_CHUNKS) {
-      c.spent = true; // once only
-      this.pool.push(c.buf);
-    }
+    // a chunk reaches no runs once: runs are only added to the open chunk or cut from outstanding ones
+    if (c.full && c.runs === 0 && !c.spent && c.buf.length === CHUNK_BYTES && this.pool.length < POOL_CHUNKS) this.pool.push(c.buf);
   }
 }
 
@@ -501,11 +499,11 @@ export function createCallStore(o: CallStoreOptions) {
   const queued = () => events.length + early.length;
   /** what this store last committed of each call in progress (legs, recording row), by pbx call id */
   const written = new Map<string, Written>();
+  let timer: NodeJS.Timeout | null = null;
   let outageSince: Date | null = null;
   let lastOutageLog = 0;
   let backpressure = false;
   let closed = false;
-  let timer: NodeJS.Timeout | null = null;
   const stats = { callsWritten: 0, eventsWritten: 0, batches: 0, failedBatches: 0 };
 
   function schedule(delay = flushDelayMs): void {

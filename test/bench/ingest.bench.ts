@@ -673,7 +673,7 @@ function hostShare(a: HostTimes | null, b: HostTimes | null, events: number): st
   );
 }
 
-/** "RSS 449 MiB = heap 195 / 260 MiB + external 30 MiB (buffers 28 MiB)" */
+/** "RSS 255 MiB: heap used 95 of 144 MiB (new 32, old 102, …), external 38 MiB (array buffers 35 MiB)" */
 function memoryAt(m: NodeJS.MemoryUsage | null, spaces: string): string {
   if (!m) return 'no sample';
   return (
