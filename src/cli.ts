@@ -26,7 +26,9 @@ const USAGE = `usage: calltrack <command>
   migrate:revert                  revert the last applied migration
   migration:create <PascalName>   write migrations/<epoch-ms>-<PascalName>.ts
   user:create --email E --password P --role admin|supervisor|manager [--name N] [--extension 101 ...]
-  calls:rebuild --from ISO-DATE --to ISO-DATE    regenerate call records from the event journal
+  calls:rebuild --from ISO-DATE --to ISO-DATE [--source S ...]
+                                  regenerate call records from the event journal (S: only the rows
+                                  these processes journalled, call_events.source)
   recordings:purge [--days N]     delete stored recordings older than N days (default RECORDINGS_RETENTION_DAYS)`;
 
 function fail(message: string): never {
@@ -107,14 +109,19 @@ async function main(): Promise<void> {
       const purged = await retention.purge();
       process.stdout.write(`purged ${purged} recording${purged === 1 ? '' : 's'} stored more than ${days} days ago\n`);
     } else if (command === 'calls:rebuild') {
-      const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, to: { type: 'string' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { from: { type: 'string' }, to: { type: 'string' }, source: { type: 'string', multiple: true } },
+      });
       const from = new Date(values.from ?? '');
       const to = new Date(values.to ?? '');
       if (Number.isNaN(from.getTime())) fail(`calls:rebuild: --from: "${values.from ?? ''}" is not a date (ISO 8601)\n${USAGE}`);
       if (Number.isNaN(to.getTime())) fail(`calls:rebuild: --to: "${values.to ?? ''}" is not a date (ISO 8601)\n${USAGE}`);
       await migrate(db.ds, logger);
-      const result = await rebuildFromJournal(db.ds, config.defaultCountry, logger, from, to);
-      process.stdout.write(`rebuilt ${result.calls} calls from ${result.events} journal events\n`);
+      const result = await rebuildFromJournal(db.ds, config.defaultCountry, logger, { from, to, sources: values.source });
+      process.stdout.write(
+        `rebuilt ${result.calls} calls from ${result.events} journal events (${result.sources} source${result.sources === 1 ? '' : 's'})\n`,
+      );
     } else {
       const { values } = parseArgs({
         args: rest,

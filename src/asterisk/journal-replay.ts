@@ -16,22 +16,31 @@ export function decodeJournalRow(row: JournalRow) {
     : reviveControlEvent(JSON.parse(row.payload));
 }
 
-/** `npm run calls:rebuild`: a fresh pipeline (no journalling, no publishing) over the journal. */
-export async function rebuildFromJournal(ds: DataSource, defaultCountry: CountryCode, logger: Logger, from: Date, to: Date) {
+/**
+ * `npm run calls:rebuild`: fresh pipelines (no journalling, no publishing) over the journal, one
+ * per source; `sources` limits it to the rows those processes journalled.
+ */
+export async function rebuildFromJournal(
+  ds: DataSource,
+  defaultCountry: CountryCode,
+  logger: Logger,
+  window: { from: Date; to: Date; sources?: readonly string[] },
+) {
   const directory = createExtensionDirectory(ds);
   await directory.reload();
   const store = createCallStore({ ds, logger, onApplied: () => undefined });
-  const capture = createCallCapture({
-    store,
-    directory,
-    match: (e164) => matchNumber(ds, e164),
-    publish: () => undefined,
-    logger,
-    defaultCountry,
-    journal: false,
-  });
+  const newCapture = () =>
+    createCallCapture({
+      store,
+      directory,
+      match: (e164) => matchNumber(ds, e164),
+      publish: () => undefined,
+      logger,
+      defaultCountry,
+      journal: false,
+    });
   try {
-    return await rebuildCalls({ ds, capture, store, decode: decodeJournalRow, logger, from, to });
+    return await rebuildCalls({ ds, newCapture, store, decode: decodeJournalRow, logger, ...window });
   } finally {
     await store.close();
   }

@@ -6,6 +6,8 @@ import type { PbxEvent } from './pbx-event';
 
 export interface JournalRow {
   id: string;
+  /** the pipeline that journalled it (null: written before sources were kept) */
+  source: string | null;
   pbx_call_id: string | null;
   received_at: Date;
   mono: number;
@@ -20,39 +22,53 @@ export type JournalDecoder = (row: JournalRow) => PbxEvent | null;
 /**
  * Regenerates the records of the calls that have journal events between `from` and `to`: every
  * event of those calls (also outside the window, so a call is always rebuilt whole) is replayed in
- * journal order through a fresh capture pipeline that does not journal again. Annotations stay.
+ * journal order through fresh capture pipelines that do not journal again. Annotations stay.
+ *
+ * Each source (the process that journalled the rows) gets a pipeline of its own, as it had one
+ * live: its control events (link lost, resync, PBX restart) judge only the calls it tracked, and
+ * a process that took over the PBX listener started with an empty tracker. `sources` limits the
+ * rebuild to those sources' rows.
  */
 export async function rebuildCalls(deps: {
   ds: DataSource;
-  capture: CallCapture;
+  /** a fresh pipeline (one per source) over `store` */
+  newCapture: () => CallCapture;
   store: CallStore;
   decode: JournalDecoder;
   logger: Logger;
   from: Date;
   to: Date;
+  sources?: readonly string[];
   batchSize?: number;
-}): Promise<{ events: number; calls: number }> {
-  const { ds, capture, store, decode, from, to } = deps;
+}): Promise<{ events: number; calls: number; sources: number }> {
+  const { ds, store, decode, from, to } = deps;
   const batchSize = deps.batchSize ?? 5000;
+  const sources = deps.sources ? [...deps.sources] : null;
   const [{ count }] = (await ds.query(
-    `SELECT count(DISTINCT pbx_call_id)::int AS count FROM call_events WHERE received_at >= $1 AND received_at < $2`,
-    [from, to],
+    `SELECT count(DISTINCT pbx_call_id)::int AS count FROM call_events
+      WHERE received_at >= $1 AND received_at < $2 AND ($3::text[] IS NULL OR source = ANY($3))`,
+    [from, to, sources],
   )) as [{ count: number }];
+  const captures = new Map<string | null, CallCapture>();
   let lastId = '0';
   let events = 0;
   for (;;) {
     const rows: JournalRow[] = await ds.query(
-      `SELECT id::text AS id, pbx_call_id, received_at, mono, kind, payload
+      `SELECT id::text AS id, source, pbx_call_id, received_at, mono, kind, payload
          FROM call_events e
         WHERE e.id > $3
-          AND (e.pbx_call_id IN (SELECT pbx_call_id FROM call_events WHERE received_at >= $1 AND received_at < $2)
+          AND ($5::text[] IS NULL OR e.source = ANY($5))
+          AND (e.pbx_call_id IN (SELECT pbx_call_id FROM call_events
+                                  WHERE received_at >= $1 AND received_at < $2 AND ($5::text[] IS NULL OR source = ANY($5)))
                OR (e.pbx_call_id IS NULL AND e.received_at >= $1 AND e.received_at < $2))
         ORDER BY e.id
         LIMIT $4`,
-      [from, to, lastId, batchSize],
+      [from, to, lastId, batchSize, sources],
     );
     if (!rows.length) break;
     for (const row of rows) {
+      let capture = captures.get(row.source);
+      if (capture === undefined) captures.set(row.source, (capture = deps.newCapture()));
       const event = decode(row);
       if (event) capture.handle(event);
       events += 1;
@@ -60,10 +76,10 @@ export async function rebuildCalls(deps: {
     lastId = rows[rows.length - 1]!.id;
     await store.flush();
   }
-  await capture.idle();
+  for (const capture of captures.values()) await capture.idle();
   await store.flush();
-  deps.logger.info({ events, calls: count }, 'calls rebuilt from the journal');
-  return { events, calls: count };
+  deps.logger.info({ events, calls: count, sources: captures.size }, 'calls rebuilt from the journal');
+  return { events, calls: count, sources: captures.size };
 }
 
 /** Control events were journalled as JSON: bring their dates back. */

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../logger';
 import type { CallDraft, CallLegDraft, ContactMatch, RecordingState } from './call-record';
@@ -59,12 +60,25 @@ export interface CallStoreOptions {
   journalFormat?: JournalFormat;
   /** true: the buffer is full, stop reading the PBX; false: drained enough to go on */
   onBackpressure?: (on: boolean) => void;
+  /**
+   * the journal lines' `source`: the pipeline that saw the events (default: this host, process id
+   * and start time; see journalSourceOf)
+   */
+  journalSource?: string;
   /** retry backoff after a failed write, ms (default 250 → 30 000) */
   retryBaseMs?: number;
   retryCapMs?: number;
 }
 
 export type CallStore = ReturnType<typeof createCallStore>;
+
+/**
+ * Who journals: this host, process id and start time (`host:pid:base36 ms`). One tracker per
+ * source saw its events, so calls:rebuild replays each source apart (see call-rebuild.ts).
+ */
+export function journalSourceOf(host = os.hostname(), pid = process.pid, startedAt = Date.now()): string {
+  return `${host}:${pid}:${startedAt.toString(36)}`;
+}
 
 /** PostgreSQL text cannot hold NUL: a payload with one is journalled with U+FFFD instead. */
 const noNul = (text: string) => (text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text);
@@ -85,13 +99,16 @@ export type JournalFormat = 'copy' | 'json';
 /** A journal line as up to three strings (written one after the other: no concatenation). */
 type Line = [head: string, body: string, tail: string];
 
-/** `,{"p": pbx_call_id, "r": received_at in epoch ms, "m": mono, "k": kind, "d": payload text}` */
-function jsonLine(e: JournalEntry): Line {
+/**
+ * `,{"s": source, "p": pbx_call_id, "r": received_at in epoch ms, "m": mono, "k": kind, "d": payload
+ * text}`; `source` comes as `,{"s":"…",` (the store's, made once).
+ */
+function jsonLine(e: JournalEntry, source: string): Line {
   // a non-finite mono is sent as text: float8 reads 'NaN' / 'Infinity'
   const mono = Number.isFinite(e.mono) ? String(e.mono) : JSON.stringify(String(e.mono));
   const at = e.receivedAt.getTime();
   return [
-    `,{"p":${JSON.stringify(e.pbxCallId)},"r":${Number.isNaN(at) ? 'null' : at},"m":${mono},"k":${JSON.stringify(e.kind)},"d":`,
+    `${source}"p":${JSON.stringify(e.pbxCallId)},"r":${Number.isNaN(at) ? 'null' : at},"m":${mono},"k":${JSON.stringify(e.kind)},"d":`,
     JSON.stringify(payloadText(e.payload)),
     '}',
   ];
@@ -115,17 +132,18 @@ function isoOf(d: Date): string {
 }
 
 /**
- * `pbx_call_id,received_at,mono,kind,"payload"\n` (CSV: an unquoted empty field is NULL). A raw
+ * `source,pbx_call_id,received_at,mono,kind,"payload"\n` (CSV: an unquoted empty field is NULL;
+ * `source` comes as `"…",`, the store's, made once). A raw
  * AMI frame goes in as it is, quoted: its CR LF line ends need no escaping (in COPY's text format
  * every one of them had to be). A payload with a `\.` line would end the data: journal-payload.ts
  * never hands one over as raw text, and JSON has none.
  */
-function copyLine(e: JournalEntry): Line {
+function copyLine(e: JournalEntry, source: string): Line {
   const text = payloadText(e.payload);
   // the payload's quotes are in head and tail: the text itself is written as it is (a frame's raw
   // text is not copied into a quoted string first)
   return [
-    `${e.pbxCallId === null ? '' : csvQuoted(e.pbxCallId)},${isoOf(e.receivedAt)},${e.mono},${e.kind},"`,
+    `${source}${e.pbxCallId === null ? '' : csvQuoted(e.pbxCallId)},${isoOf(e.receivedAt)},${e.mono},${e.kind},"`,
     text.includes('"') ? text.replace(/"/g, '""') : text,
     '"\n',
   ];
@@ -293,13 +311,13 @@ function joinRuns(runs: JournalRun[], format: JournalFormat): Buffer {
   return out;
 }
 
-const COPY_JOURNAL = `COPY call_events (pbx_call_id, received_at, mono, kind, payload) FROM STDIN WITH (FORMAT csv)`;
+const COPY_JOURNAL = `COPY call_events (source, pbx_call_id, received_at, mono, kind, payload) FROM STDIN WITH (FORMAT csv)`;
 
 // The array goes as one text parameter in binary format (a Buffer: its UTF-8 bytes as they are).
 const INSERT_JOURNAL = `
-  INSERT INTO call_events (pbx_call_id, received_at, mono, kind, payload)
-  SELECT x.p, to_timestamp(x.r / 1000.0), x.m, x.k, x.d
-    FROM json_to_recordset($1::text::json) AS x(p text, r float8, m float8, k text, d text)`;
+  INSERT INTO call_events (source, pbx_call_id, received_at, mono, kind, payload)
+  SELECT x.s, x.p, to_timestamp(x.r / 1000.0), x.m, x.k, x.d
+    FROM json_to_recordset($1::text::json) AS x(s text, p text, r float8, m float8, k text, d text)`;
 
 /** The parts of a node-postgres connection a COPY FROM STDIN uses. */
 interface PgConnection {
@@ -491,6 +509,9 @@ export function createCallStore(o: CallStoreOptions) {
   const retryBaseMs = o.retryBaseMs ?? 250;
   const retryCapMs = o.retryCapMs ?? 30_000;
 
+  const source = noNul(o.journalSource ?? journalSourceOf());
+  const copySource = `${csvQuoted(source)},`;
+  const jsonSource = `,{"s":${JSON.stringify(source)},`;
   const dirty = new Map<string, CallSnapshot>();
   const events = new JournalQueue();
   let format: JournalFormat | null = o.journalFormat ?? null;
@@ -689,7 +710,7 @@ export function createCallStore(o: CallStoreOptions) {
         throw err;
       }
       const f = format;
-      for (const e of early) events.push(f === 'copy' ? copyLine(e) : jsonLine(e));
+      for (const e of early) events.push(f === 'copy' ? copyLine(e, copySource) : jsonLine(e, jsonSource));
       early = [];
     }
     const f = format;
@@ -852,14 +873,16 @@ export function createCallStore(o: CallStoreOptions) {
   const callsLane = createLane(writeCallsOnce, () => dirty.size >= maxBatchCalls / 10);
 
   return {
+    /** the `source` of the journal lines this store writes */
+    source,
     saveCall(snapshot: CallSnapshot): void {
       dirty.set(snapshot.draft.pbxCallId, snapshot);
       if (dirty.size >= maxBufferedCalls) checkBackpressure();
       schedule();
     },
     journal(entry: JournalEntry): void {
-      if (format === 'copy') events.push(copyLine(entry));
-      else if (format === 'json') events.push(jsonLine(entry));
+      if (format === 'copy') events.push(copyLine(entry, copySource));
+      else if (format === 'json') events.push(jsonLine(entry, jsonSource));
       else early.push(entry);
       if (queued() >= maxBufferedEvents) checkBackpressure();
       schedule();

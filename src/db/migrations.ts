@@ -3,6 +3,7 @@ import { CallEventJournal1795716100000 } from '../../migrations/1795716100000-Ca
 import { CallListAccessIndexes1795719960632 } from '../../migrations/1795719960632-CallListAccessIndexes';
 import { RecordingsAndReviews1795800000000 } from '../../migrations/1795800000000-RecordingsAndReviews';
 import { JournalWriteCost1795800000100 } from '../../migrations/1795800000100-JournalWriteCost';
+import { JournalSource1795800000200 } from '../../migrations/1795800000200-JournalSource';
 
 /** Every migration, in order. `npm run migration:create` appends here. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   CallListAccessIndexes1795719960632,
   RecordingsAndReviews1795800000000,
   JournalWriteCost1795800000100,
+  JournalSource1795800000200,
 ];

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { parseAmiFrame } from '../../src/asterisk/ami-frame';
 import { amiFrameOfPayload } from '../../src/asterisk/journal-payload';
 import { rebuildFromJournal } from '../../src/asterisk/journal-replay';
+import { createCallCapture } from '../../src/calls/call-capture';
+import { createCallStore } from '../../src/calls/call-store';
 import type { CallRecordDto } from '../../src/calls/call-record';
 import { createLogger } from '../../src/logger';
 import { startCaptureHarness, recordAsDraft, waitFor, type CaptureHarness, splitWhileTalking } from '../helpers/capture-harness';
@@ -309,15 +311,61 @@ describe('the event journal', () => {
       [seen],
     );
     await ctx.ds.query(`DELETE FROM call_legs WHERE call_id = ANY($1::uuid[])`, [seen]);
-    const result = await rebuildFromJournal(
-      ctx.ds,
-      'UA',
-      createLogger('silent'),
-      new Date(Date.now() - 3_600_000),
-      new Date(Date.now() + 60_000),
-    );
+    // only this process's rows: test files running beside this one journal into the same database
+    const result = await rebuildFromJournal(ctx.ds, 'UA', createLogger('silent'), {
+      from: new Date(Date.now() - 3_600_000),
+      to: new Date(Date.now() + 60_000),
+      sources: [ctx.parts.store.source],
+    });
     expect(result.events).toBeGreaterThan(1000);
+    expect(result.sources).toBe(1);
     const rebuilt = (await ctx.parts.callsRepo.findByIds(seen)).map(strip);
     expect(rebuilt.sort((a, b) => a.id.localeCompare(b.id))).toEqual(live.sort((a, b) => a.id.localeCompare(b.id)));
+  });
+
+  it("replays each journalling process through a tracker of its own: another process's link loss ends none of this one's calls", async () => {
+    const from = new Date(Date.now() - 1000);
+    const rewritten = rewriteTranscript(frames('inbound_answered'), {
+      idBase: 23_000_000 + (process.pid % 1000) * 1000,
+      timeShiftSeconds: 0,
+    });
+    const [head, tail] = splitWhileTalking(rewritten.frames);
+    await h.play(head, { fresh: false });
+    // mid-call, another process (say a standby that held the listener before) journals that it
+    // lost its PBX link and found no channels when it came back
+    const standby = `standby-of-${ctx.parts.store.source}`;
+    const otherStore = createCallStore({ ds: ctx.ds, logger: createLogger('silent'), journalSource: standby });
+    const other = createCallCapture({
+      store: otherStore,
+      directory: ctx.parts.directory,
+      match: () => Promise.resolve({ match: 'none', contact: null, organization: null, candidates: [] }),
+      publish: () => undefined,
+      logger: createLogger('silent'),
+      defaultCountry: 'UA',
+    });
+    other.handle({ type: 'link-lost', at: new Date(), mono: performance.now() });
+    other.handle({ type: 'resync', at: new Date(), mono: performance.now(), channels: [] });
+    await otherStore.flush();
+    await otherStore.close();
+    await h.play(tail, { fresh: false });
+    const pbxCallIds = [...rewritten.ids.values()];
+    const live = await h.records(pbxCallIds);
+    expect(live).toHaveLength(1);
+    expect(live[0]).toMatchObject({ state: 'ended', endReason: 'normal', disposition: 'answered' });
+    const sources: { source: string }[] = await ctx.ds.query(
+      `SELECT DISTINCT source FROM call_events WHERE received_at >= $1 AND source = ANY($2::text[])`,
+      [from, [ctx.parts.store.source, standby]],
+    );
+    expect(sources.map((r) => r.source).sort()).toEqual([ctx.parts.store.source, standby].sort());
+
+    await ctx.ds.query(`UPDATE calls SET disposition = 'failed', missed = true, answered_at = NULL WHERE id = $1`, [live[0]!.id]);
+    const result = await rebuildFromJournal(ctx.ds, 'UA', createLogger('silent'), {
+      from,
+      to: new Date(Date.now() + 60_000),
+      sources: [ctx.parts.store.source, standby],
+    });
+    const [rebuilt] = await ctx.parts.callsRepo.findByIds([live[0]!.id]);
+    expect({ ...rebuilt, version: 0 }).toEqual({ ...live[0], version: 0 });
+    expect(result.sources).toBe(2);
   });
 });
