@@ -15,4 +15,4 @@ COPY --from=build /app/dist ./dist
 VOLUME /data
 EXPOSE 3000
 USER node
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "dist/src/main.js"]

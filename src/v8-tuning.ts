@@ -1,9 +1,10 @@
 import v8 from 'node:v8';
 
 /**
- * Two V8 settings for this process, made before anything else runs. Both are read by the GC at
- * run time, so setting them here works the same as passing them on node's command line. Every
- * entry point imports this module first.
+ * V8 settings for this process. The first two are made here, before anything else runs: the GC
+ * reads them at run time, so setting them here works the same as passing them on node's command
+ * line. Every entry point imports this module first. One more, a command-line flag, is in
+ * node-flags.ts.
  *
  * 1. Allocation-site pretenuring is off.
  *

@@ -49,6 +49,8 @@ export interface CallStoreOptions {
   maxBatchEvents?: number;
   /** journal events buffered (a slow or absent database) before back-pressure (default 50 000) */
   maxBufferedEvents?: number;
+  /** bytes of journal lines buffered before back-pressure (default 8 MiB: ~14 000 typical frames) */
+  maxBufferedJournalBytes?: number;
   /** calls with changes not yet written before back-pressure (default 5 000) */
   maxBufferedCalls?: number;
   /** after each successful write */
@@ -169,8 +171,13 @@ interface JournalRun {
 }
 
 const CHUNK_BYTES = 256 * 1024;
-/** chunks kept for reuse (8 MiB): more than a batch's worth at 10k events/s */
-const POOL_CHUNKS = 32;
+/** journal bytes buffered before back-pressure, by default */
+const JOURNAL_BUFFER_BYTES = 8 * 1024 * 1024;
+/**
+ * chunks kept for reuse: a full buffer's worth (8 MiB), so a database that falls behind and
+ * catches up leaves no garbage Buffers, which only a full GC gives back (their JS objects are old)
+ */
+const POOL_CHUNKS = JOURNAL_BUFFER_BYTES / CHUNK_BYTES;
 
 /**
  * The journal lines waiting to be written, serialized into Buffers as they are queued. Nothing of
@@ -496,8 +503,9 @@ function recordingSignature(s: CallSnapshot): string | null {
  * idempotently (unique linkedid + version guard). The journal and the calls are two lanes on two
  * connections: each writes its batches one after the other and neither waits for the other (the
  * journal, cheap to write, never piles up behind a slow calls transaction). A failed write keeps
- * everything queued and retries with backoff; past `maxBufferedEvents` events or
- * `maxBufferedCalls` calls it asks the PBX link to pause, loudly.
+ * everything queued and retries with backoff; past `maxBufferedEvents` events,
+ * `maxBufferedJournalBytes` bytes of them or `maxBufferedCalls` calls it asks the PBX link to pause,
+ * loudly, until half is written.
  */
 export function createCallStore(o: CallStoreOptions) {
   const { ds, logger } = o;
@@ -505,6 +513,7 @@ export function createCallStore(o: CallStoreOptions) {
   const maxBatchCalls = o.maxBatchCalls ?? 1000;
   const maxBatchEvents = o.maxBatchEvents ?? 20_000;
   const maxBufferedEvents = o.maxBufferedEvents ?? 50_000;
+  const maxBufferedBytes = o.maxBufferedJournalBytes ?? JOURNAL_BUFFER_BYTES;
   const maxBufferedCalls = o.maxBufferedCalls ?? 5000;
   const retryBaseMs = o.retryBaseMs ?? 250;
   const retryCapMs = o.retryCapMs ?? 30_000;
@@ -537,14 +546,19 @@ export function createCallStore(o: CallStoreOptions) {
   }
 
   function checkBackpressure(): void {
-    if (!backpressure && (queued() >= maxBufferedEvents || dirty.size >= maxBufferedCalls)) {
+    if (!backpressure && (queued() >= maxBufferedEvents || events.bytes >= maxBufferedBytes || dirty.size >= maxBufferedCalls)) {
       backpressure = true;
       logger.error(
-        { bufferedEvents: queued(), bufferedCalls: dirty.size },
+        { bufferedEvents: queued(), bufferedBytes: events.bytes, bufferedCalls: dirty.size },
         'CALL CAPTURE BACK-PRESSURE: the database is not keeping up; pausing the PBX link until the buffer drains',
       );
       o.onBackpressure?.(true);
-    } else if (backpressure && queued() <= maxBufferedEvents / 2 && dirty.size <= maxBufferedCalls / 2) {
+    } else if (
+      backpressure &&
+      queued() <= maxBufferedEvents / 2 &&
+      events.bytes <= maxBufferedBytes / 2 &&
+      dirty.size <= maxBufferedCalls / 2
+    ) {
       backpressure = false;
       logger.warn({ bufferedEvents: queued() }, 'call capture buffer drained; resuming the PBX link');
       o.onBackpressure?.(false);
@@ -884,7 +898,7 @@ export function createCallStore(o: CallStoreOptions) {
       if (format === 'copy') events.push(copyLine(entry, copySource));
       else if (format === 'json') events.push(jsonLine(entry, jsonSource));
       else early.push(entry);
-      if (queued() >= maxBufferedEvents) checkBackpressure();
+      if (queued() >= maxBufferedEvents || events.bytes >= maxBufferedBytes) checkBackpressure();
       schedule();
     },
     /** Resolves once everything queued so far is written (rejects if the database is down). */

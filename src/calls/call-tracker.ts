@@ -52,10 +52,18 @@ export interface TrackerContext {
 }
 
 export interface TrackerOptions {
-  /** how many ended linkedids to remember (late events never reopen them); default 20 000 */
+  /**
+   * how many ended linkedids to remember (late events never reopen them); default 5 000 (half an
+   * hour of a busy office's calls; 20 000 cost ~10 MiB of heap at 2 000 calls/s)
+   */
   rememberEnded?: number;
   /** how long to remember them, on the mono clock; default 30 min */
   rememberEndedMs?: number;
+  /**
+   * how many of them keep their call, for a late CDR to complete its recording file (the most
+   * recently ended ones; the others keep only the linkedid); default 1 000
+   */
+  rememberEndedCalls?: number;
 }
 
 export interface ReduceResult {
@@ -160,12 +168,16 @@ export interface TrackerState {
    */
   readonly endedOrder: Array<[string, Ended]>;
   endedHead: number;
+  /** entries of `ended` that keep their call, and where in endedOrder the oldest of them may be */
+  endedCalls: number;
+  endedCallHead: number;
   linkedidEndSeen: boolean;
   lostAt: Date | null;
   lostMono: number | null;
   dirty: Call[];
   readonly rememberEnded: number;
   readonly rememberEndedMs: number;
+  readonly rememberEndedCalls: number;
 }
 
 export function createTrackerState(options: TrackerOptions = {}): TrackerState {
@@ -176,12 +188,15 @@ export function createTrackerState(options: TrackerOptions = {}): TrackerState {
     ended: new Map(),
     endedOrder: [],
     endedHead: 0,
+    endedCalls: 0,
+    endedCallHead: 0,
     linkedidEndSeen: false,
     lostAt: null,
     lostMono: null,
     dirty: [],
-    rememberEnded: Math.max(1, options.rememberEnded ?? 20_000),
+    rememberEnded: Math.max(1, options.rememberEnded ?? 5000),
     rememberEndedMs: Math.max(0, options.rememberEndedMs ?? 30 * 60_000),
+    rememberEndedCalls: Math.max(0, options.rememberEndedCalls ?? 1000),
   };
 }
 
@@ -1019,12 +1034,39 @@ function flush(s: TrackerState): CallDraft[] {
 
 function remember(s: TrackerState, id: string, call: Call | null, mono: number): void {
   const entry: Ended = { call, mono };
+  const previous = s.ended.get(id);
+  if (previous !== undefined) dropCall(s, previous);
   s.ended.delete(id);
   s.ended.set(id, entry);
   s.endedOrder.push([id, entry]);
+  if (call !== null) s.endedCalls++;
   while (s.ended.size > s.rememberEnded && forgetOldest(s)) {
     /* the oldest remembered entry is gone */
   }
+  // the calls kept for a late CDR are bounded apart: a call weighs a few KiB, a linkedid a few bytes
+  while (s.endedCalls > s.rememberEndedCalls && dropOldestCall(s)) {
+    /* the oldest kept call is let go */
+  }
+}
+
+function dropCall(s: TrackerState, entry: Ended): void {
+  if (entry.call === null) return;
+  entry.call = null;
+  s.endedCalls--;
+}
+
+/** Lets go of the call of the oldest entry that keeps one (its linkedid stays remembered). */
+function dropOldestCall(s: TrackerState): boolean {
+  const order = s.endedOrder;
+  for (let i = Math.max(s.endedCallHead, s.endedHead); i < order.length; i++) {
+    const e = order[i];
+    // entries replaced or forgotten had their call dropped then
+    if (e === undefined || e[1].call === null) continue;
+    dropCall(s, e[1]);
+    s.endedCallHead = i + 1;
+    return true;
+  }
+  return false;
 }
 
 function forgetOldEnded(s: TrackerState, mono: number): void {
@@ -1051,11 +1093,13 @@ function oldestEnded(s: TrackerState): [string, Ended] | undefined {
 function forgetOldest(s: TrackerState): boolean {
   const oldest = oldestEnded(s);
   if (oldest === undefined) return false;
+  dropCall(s, oldest[1]);
   s.ended.delete(oldest[0]);
   s.endedOrder[s.endedHead++] = undefined as unknown as [string, Ended];
   // drop the consumed head now and then (amortised O(1))
   if (s.endedHead > 1024 && s.endedHead * 2 > s.endedOrder.length) {
     s.endedOrder.splice(0, s.endedHead);
+    s.endedCallHead = Math.max(0, s.endedCallHead - s.endedHead);
     s.endedHead = 0;
   }
   return true;

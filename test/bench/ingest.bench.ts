@@ -76,6 +76,7 @@ import { toPbxEvent } from '../../src/asterisk/to-pbx-event';
 import { createDataSource } from '../../src/db/data-source';
 import { migrate } from '../../src/db/database';
 import { createLogger } from '../../src/logger';
+import { COMMAND_LINE_FLAGS } from '../../src/node-flags';
 import { wire } from '../../src/main';
 import { benchDatabase, recreateDatabase } from './bench-kit';
 
@@ -1327,7 +1328,8 @@ function runCompiled(): Promise<number> {
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, js);
   }
-  const execArgv: string[] = [];
+  // node's flags as `npm start` passes them (unless given here), then those this bench got
+  const execArgv: string[] = COMMAND_LINE_FLAGS.filter((f) => !process.execArgv.some((a) => a.startsWith(f.split('=')[0]!)));
   for (let i = 0; i < process.execArgv.length; i++) {
     const a = process.execArgv[i]!;
     if (a === '-r' || a === '--require') i++;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { COMMAND_LINE_FLAGS } from '../../src/node-flags';
 
 const root = path.resolve(__dirname, '../..');
 export const compiledMain = path.join(root, 'dist/src/main.js');
@@ -17,7 +18,7 @@ export interface ServerProcess {
 /** Starts the compiled service (`npm start`) as a child process and waits for it to listen. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   if (!fs.existsSync(compiledMain)) throw new Error('dist/ is missing: run `npm run build` (npm install does it)');
-  const child = spawn(process.execPath, [compiledMain], {
+  const child = spawn(process.execPath, [...COMMAND_LINE_FLAGS, compiledMain], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

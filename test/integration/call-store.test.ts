@@ -128,6 +128,39 @@ it('asks the PBX link to pause when too many calls wait to be written, and to go
   expect(store.stats()).toMatchObject({ pendingCalls: 0, callsWritten: 5 });
 });
 
+it('asks the PBX link to pause when the journal lines waiting pass their bytes bound, long before the events bound', async () => {
+  const signals: boolean[] = [];
+  const store = createCallStore({
+    ds,
+    logger: createLogger('silent'),
+    maxBufferedJournalBytes: 64 * 1024,
+    flushDelayMs: 60_000, // nothing is written until flush()
+    onBackpressure: (on) => signals.push(on),
+  });
+  const pbxCallId = `${tag}.jbytes`;
+  const line = (n: number) => ({
+    pbxCallId,
+    receivedAt: new Date(),
+    mono: n,
+    kind: 'ami' as const,
+    payload: `Event: UserEvent\r\nLinkedid: ${pbxCallId}\r\nBody: ${'x'.repeat(1000)}\r\n\r\n`,
+  });
+  // the first write finds out the journal's format; lines are bytes from then on
+  store.journal(line(0));
+  await store.flush();
+  let n = 1;
+  while (!signals.length && n < 1000) store.journal(line(n++));
+  expect(signals).toEqual([true]);
+  // 64 KiB of ~1.1 KiB lines
+  expect(n).toBeGreaterThan(40);
+  expect(n).toBeLessThan(70);
+  await store.flush();
+  await store.close();
+  expect(signals).toEqual([true, false]);
+  const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM call_events WHERE pbx_call_id = $1`, [pbxCallId]);
+  expect(rows[0]!.n).toBe(n);
+});
+
 it('after a failed write, waits for its backoff: new changes do not bring the retry forward', async () => {
   const proxy = await startDbProxy();
   const pds = createDataSource(proxy.target);

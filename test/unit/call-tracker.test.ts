@@ -503,6 +503,29 @@ describe('call tracker: a CDR posted after the end', () => {
     expect(reduce(state, cdr(last, call.pbxCallId, 'calltrack/out-late.raw'), fixtureCtx()).changes).toEqual([]);
   });
 
+  it('keeps the calls of only the most recently ended records for it (rememberEndedCalls); every linkedid stays remembered', () => {
+    const events = dayOfCalls();
+    const last = events[events.length - 1]!;
+    const completed = (state: ReturnType<typeof createTrackerState>, waiting: CallDraft[]) =>
+      waiting.filter((c) => reduce(state, cdr(last, c.pbxCallId, `calltrack/${c.pbxCallId}.raw`), fixtureCtx()).changes.length > 0);
+
+    const all = replay(events);
+    const waiting = all.calls.filter((c) => c.state === 'ended' && c.recordingFile === null);
+    expect(waiting.length).toBeGreaterThanOrEqual(2);
+    expect(completed(all.state, waiting)).toHaveLength(waiting.length);
+
+    const bounded = replay(events, fixtureCtx(), createTrackerState({ rememberEndedCalls: 1 }));
+    const kept = [...bounded.state.ended].filter(([, e]) => e.call !== null).map(([id]) => id);
+    expect(kept).toHaveLength(1);
+    for (const c of waiting) expect(bounded.state.ended.has(c.pbxCallId)).toBe(true);
+    // the one that ended last can still be completed, the others no longer
+    const endedLast = [...waiting].sort((a, b) => a.endedAt!.getTime() - b.endedAt!.getTime()).pop()!;
+    expect(kept).toEqual([endedLast.pbxCallId]);
+    expect(completed(bounded.state, waiting).map((c) => c.pbxCallId)).toEqual([endedLast.pbxCallId]);
+    // a late event reopens none of them
+    expect(trackerStats(bounded.state).openCalls).toBe(0);
+  });
+
   it('never touches an ended record that has its recording file (and keeps no state for one)', () => {
     const events = eventsOf('inbound_answered');
     const { state, calls } = replay(events);
