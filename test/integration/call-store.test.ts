@@ -321,4 +321,11 @@ it('rewrites only the legs that changed, keeps the others as they are, and drops
   await store.flush();
   await store.close();
   expect((await legRows()).map((l) => [l.extension, l.result])).toEqual([['101', 'answered']]);
+
+  // a store that did not write the call (another process, a rebuild) does not know its legs
+  const other = createCallStore({ ds, logger: createLogger('silent') });
+  other.saveCall({ ...first, version: 4, legUserIds: [], draft: { ...first.draft, legs: [] } });
+  await other.flush();
+  await other.close();
+  expect(await legRows()).toEqual([]);
 });
