@@ -18,7 +18,7 @@ export const listAuditQuery = z
     /** keyset paging: entries strictly older than this cursor (from nextCursor) */
     cursor: z
       .string()
-      .regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z\|[0-9a-f-]{36}$/, 'must be a cursor from nextCursor')
+      .regex(/^\d{1,18}$/, 'must be a cursor from nextCursor')
       .optional(),
     limit: z.coerce.number().int().min(1, 'must be between 1 and 200').max(200, 'must be between 1 and 200').default(100),
   })
@@ -51,7 +51,7 @@ export function createAuditService(ds: DataSource) {
       await repo.insert(repo.create({ actorUserId: actor?.userId ?? null, action, entityType, entityId, details, ip }));
     },
 
-    /** Newest first, with the actor's name; filters by action (or family), actor and object. */
+    /** Newest first (in the order written), with the actor's name; filters by action (or family), actor and object. */
     async list(q: Partial<ListAuditQuery> = {}): Promise<{ items: AuditEntryDto[]; nextCursor: string | null }> {
       const limit = q.limit ?? 100;
       const where: string[] = [];
@@ -69,13 +69,13 @@ export function createAuditService(ds: DataSource) {
         where.push(`a.entity_id = $${params.length}`);
       }
       if (q.cursor) {
-        const [at, id] = q.cursor.split('|');
-        params.push(at, id);
-        where.push(`(a.at, a.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+        params.push(q.cursor);
+        where.push(`a.seq < $${params.length}::bigint`);
       }
       params.push(limit + 1);
       const rows: {
         id: string;
+        seq: string;
         at: Date;
         actor_user_id: string | null;
         actor_name: string | null;
@@ -85,10 +85,10 @@ export function createAuditService(ds: DataSource) {
         details: Record<string, unknown>;
         ip: string | null;
       }[] = await ds.query(
-        `SELECT a.id, a.at, a.actor_user_id, u.name AS actor_name, a.action, a.entity_type, a.entity_id, a.details, a.ip
+        `SELECT a.id, a.seq::text AS seq, a.at, a.actor_user_id, u.name AS actor_name, a.action, a.entity_type, a.entity_id, a.details, a.ip
            FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id
           ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-          ORDER BY a.at DESC, a.id DESC
+          ORDER BY a.seq DESC
           LIMIT $${params.length}`,
         params,
       );
@@ -105,7 +105,7 @@ export function createAuditService(ds: DataSource) {
           details: r.details,
           ip: r.ip,
         })),
-        nextCursor: rows.length > limit && last ? `${last.at.toISOString()}|${last.id}` : null,
+        nextCursor: rows.length > limit && last ? last.seq : null,
       };
     },
   };

@@ -4,6 +4,7 @@ import { CallListAccessIndexes1795719960632 } from '../../migrations/17957199606
 import { RecordingsAndReviews1795800000000 } from '../../migrations/1795800000000-RecordingsAndReviews';
 import { JournalWriteCost1795800000100 } from '../../migrations/1795800000100-JournalWriteCost';
 import { JournalSource1795800000200 } from '../../migrations/1795800000200-JournalSource';
+import { AuditOrder1795800000300 } from '../../migrations/1795800000300-AuditOrder';
 
 /** Every migration, in order. `npm run migration:create` appends here. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   RecordingsAndReviews1795800000000,
   JournalWriteCost1795800000100,
   JournalSource1795800000200,
+  AuditOrder1795800000300,
 ];

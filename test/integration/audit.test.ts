@@ -62,6 +62,29 @@ describe('GET /api/audit', () => {
     expect(seen).toEqual([4, 3, 2, 1, 0]);
   });
 
+  it('keeps the order entries were written in, also when they share a timestamp (one transaction)', async () => {
+    const admin = await ctx.f.login('admin');
+    const { user } = await ctx.f.login('manager');
+    await ctx.ds.transaction(async (m) => {
+      for (let i = 0; i < 8; i++) {
+        await m.query(
+          `INSERT INTO audit_log (actor_user_id, action, entity_type, entity_id, details) VALUES ($1, 'call.annotate', 'call', $2, $3)`,
+          [user.id, crypto.randomUUID(), JSON.stringify({ i })],
+        );
+      }
+    });
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const res = await admin.agent.get('/api/audit').query({ actor: user.id, limit: 3, ...(cursor && { cursor }) });
+      expect(res.status).toBe(200);
+      seen.push(...(res.body.items as Entry[]).filter((e) => e.action === 'call.annotate').map((e) => e.details.i as number));
+      cursor = res.body.nextCursor ?? undefined;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual([7, 6, 5, 4, 3, 2, 1, 0]);
+  });
+
   it('is for admins only, and says what is wrong with a bad query', async () => {
     const admin = await ctx.f.login('admin');
     const { agent: supervisor } = await ctx.f.login('supervisor');
