@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import type { AudioJob, AudioReply } from './audio-worker';
 import type { TalkAnalytics } from './talk-analytics';
 import type { WavInfo } from './wav';
+import { COMMAND_LINE_FLAGS } from '../node-flags';
 
 export type AudioAnalysis = ReturnType<typeof createAudioAnalysis>;
 
@@ -31,8 +32,10 @@ export function createAudioAnalysis(o: { logger: Logger }) {
   function start(): Worker {
     if (worker) return worker;
     const ts = __filename.endsWith('.ts');
+    // a worker inherits node's options, less the V8 ones (src/node-flags.ts), which node refuses
+    // when they are passed to a worker explicitly (ERR_WORKER_INVALID_EXEC_ARGV)
     const w = new Worker(path.join(__dirname, `audio-worker${ts ? '.ts' : '.js'}`), {
-      execArgv: ts ? [...process.execArgv, '-r', '@swc-node/register'] : process.execArgv,
+      execArgv: ts ? [...process.execArgv.filter((a) => !COMMAND_LINE_FLAGS.includes(a)), '-r', '@swc-node/register'] : undefined,
     });
     w.unref();
     w.on('message', (reply: AudioReply) => {

@@ -13,6 +13,19 @@ describe("node's command-line flags for the service", () => {
     expect(JSON.parse(cmd ?? 'null')).toEqual(['node', ...COMMAND_LINE_FLAGS, 'dist/src/main.js']);
   });
 
+  it('leave the audio worker working (node refuses V8 flags passed to a worker explicitly)', () => {
+    const wav = path.join(root, 'test', 'fixtures', 'recordings', 'in-380441234567-1795715947.0.wav');
+    const script = `const { createAudioAnalysis } = require('./src/recordings/audio-analysis');
+      const a = createAudioAnalysis({ logger: { warn() {}, error() {}, info() {}, debug() {} } });
+      a.waveform(${JSON.stringify(wav)}, 10).then((r) => { process.stdout.write(String(r.peaks[0].length)); return a.close(); },
+        (err) => { process.stdout.write('failed: ' + err.message); process.exitCode = 1; return a.close(); });`;
+    const out = execFileSync(process.execPath, [...COMMAND_LINE_FLAGS, '-r', '@swc-node/register', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(out).toBe('10');
+  });
+
   it('give V8 a young generation of half its default size', () => {
     // the young generation's capacity, once a burst of short-lived objects has grown it to its limit
     const probe = `let x; for (let i = 0; i < 2e7; i++) x = { i, s: 'v' + i };
