@@ -771,6 +771,26 @@ function instrumentDatabase(ds: DataSource) {
             add(sql.trim().split(/\s+/).slice(0, 3).join(' ').slice(0, 40), performance.now() - t1);
           }
         };
+        // the store's prepared statements go to the pg client itself (by name)
+        type Client = { query: (...args: unknown[]) => Promise<unknown> };
+        const runner = m.queryRunner as unknown as { connect(): Promise<Client> };
+        const connect = runner.connect.bind(runner);
+        runner.connect = async () =>
+          new Proxy(await connect(), {
+            get(target, prop) {
+              const value = Reflect.get(target, prop) as unknown;
+              if (prop !== 'query') return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+              return async (...args: unknown[]) => {
+                const named = (args[0] as { name?: unknown } | null)?.name;
+                const t1 = performance.now();
+                try {
+                  return await target.query(...args);
+                } finally {
+                  if (typeof named === 'string') add(named, performance.now() - t1);
+                }
+              };
+            },
+          });
         return fn(m);
       });
     } finally {
