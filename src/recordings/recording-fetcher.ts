@@ -259,7 +259,7 @@ export function createRecordingFetcher(o: RecordingFetcherOptions) {
           await source.remove(job.file_name);
           await ds.query(`UPDATE recordings SET deleted_from_pbx_at = now(), updated_at = now() WHERE id = $1`, [job.id]);
         } catch (err) {
-          jobLog.warn({ err: message(err) }, 'stored, but could not delete the recording from the PBX');
+          jobLog.warn({ err: message(err) }, 'stored, but could not delete the recording from the PBX (tried again at a later run)');
         }
       }
       await publishCall(job.call_id);
@@ -297,7 +297,49 @@ export function createRecordingFetcher(o: RecordingFetcherOptions) {
     }
   }
 
-  /** Claims and fetches until nothing is due; returns how many attempts were made. */
+  /**
+   * RECORDINGS_DELETE_FROM_PBX: the PBX copies of stored recordings that a delete right after the
+   * copy did not remove (the PBX or ARI was down then), a few at a time, oldest first, at every
+   * run. A copy already gone counts as deleted. Stored a minute ago at least, so a delete right
+   * after a copy (here or on another node) is not raced.
+   */
+  async function deleteLeftovers(): Promise<void> {
+    if (!o.deleteFromPbx || !o.source || stopping) return;
+    const source = o.source;
+    const rows = (await ds.query(
+      `SELECT id, file_name FROM recordings
+        WHERE state = 'stored' AND deleted_from_pbx_at IS NULL AND stored_at < now() - interval '1 minute'
+          AND ($1::text IS NULL OR starts_with(file_name, $1))
+        ORDER BY stored_at LIMIT 20`,
+      [o.onlyFileNamePrefix ?? null],
+    )) as { id: string; file_name: string }[];
+    const failed: string[] = [];
+    let lastError = '';
+    for (const row of rows) {
+      if (stopping) return;
+      try {
+        await source.remove(row.file_name);
+      } catch (err) {
+        if (!(err instanceof RecordingNotFoundError)) {
+          failed.push(row.id);
+          lastError = message(err);
+          continue;
+        }
+      }
+      await ds.query(
+        `UPDATE recordings SET deleted_from_pbx_at = now(), updated_at = now() WHERE id = $1 AND deleted_from_pbx_at IS NULL`,
+        [row.id],
+      );
+    }
+    if (failed.length) {
+      log.warn(
+        { recordings: failed.length, err: lastError },
+        'could not delete stored recordings from the PBX; trying again at the next run',
+      );
+    } else if (rows.length) log.info({ recordings: rows.length }, 'deleted stored recordings left on the PBX');
+  }
+
+  /** Claims and fetches until nothing is due, then deletes PBX copies left behind; returns how many attempts were made. */
   async function drain(): Promise<number> {
     if (!o.source) return 0;
     let count = 0;
@@ -321,6 +363,7 @@ export function createRecordingFetcher(o: RecordingFetcherOptions) {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, lane));
+    if (o.sourceReady?.() ?? true) await deleteLeftovers();
     return count;
   }
 

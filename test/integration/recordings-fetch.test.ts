@@ -428,6 +428,43 @@ describe('RECORDINGS_DELETE_FROM_PBX', () => {
   });
 });
 
+describe('RECORDINGS_DELETE_FROM_PBX after a failed delete', () => {
+  it('deletes the PBX copy a failed delete left behind at a later run, once the copy is a minute old', async () => {
+    const t = await context({ ari, deleteFromPbx: true });
+    const fileName = t.name();
+    fake.setRecording(fileName, shortWav);
+    const { recordingId } = await seedRecording(t.ctx, { fileName });
+    fake.failNext('DELETE /ari/recordings/stored/{name}', 500);
+    await t.fetcher.runOnce();
+    expect(await recordingRow(t.ctx, recordingId)).toMatchObject({ state: 'stored', deleted_from_pbx_at: null });
+    expect(fake.hasRecording(ariName(fileName))).toBe(true);
+
+    // within the minute: left alone (a delete right after a copy, maybe on another node, may be running)
+    await t.fetcher.runOnce();
+    expect(fake.hasRecording(ariName(fileName))).toBe(true);
+
+    await t.ctx.ds.query(`UPDATE recordings SET stored_at = stored_at - interval '2 minutes' WHERE id = $1`, [recordingId]);
+    fake.failNext('DELETE /ari/recordings/stored/{name}', 503);
+    await t.fetcher.runOnce();
+    expect((await recordingRow(t.ctx, recordingId)).deleted_from_pbx_at).toBeNull();
+    await t.fetcher.runOnce();
+    const row = await recordingRow(t.ctx, recordingId);
+    expect(row.deleted_from_pbx_at).toBeInstanceOf(Date);
+    expect(fake.hasRecording(ariName(fileName))).toBe(false);
+
+    // a copy already gone from the PBX counts as deleted
+    const gone = t.name();
+    fake.setRecording(gone, shortWav);
+    const second = await seedRecording(t.ctx, { fileName: gone });
+    fake.failNext('DELETE /ari/recordings/stored/{name}', 500);
+    await t.fetcher.runOnce();
+    await t.ctx.ds.query(`UPDATE recordings SET stored_at = stored_at - interval '2 minutes' WHERE id = $1`, [second.recordingId]);
+    fake.failNext('DELETE /ari/recordings/stored/{name}', 404);
+    await t.fetcher.runOnce();
+    expect((await recordingRow(t.ctx, second.recordingId)).deleted_from_pbx_at).toBeInstanceOf(Date);
+  });
+});
+
 describe('RECORDINGS_SOURCE_DIR (a directory shared with Asterisk)', () => {
   it('copies from the directory; a name that leaves it fails for good; with delete, the source file goes after the copy', async () => {
     const source = tempDir('rec-source');
