@@ -5,6 +5,7 @@ import { RecordingsAndReviews1795800000000 } from '../../migrations/179580000000
 import { JournalWriteCost1795800000100 } from '../../migrations/1795800000100-JournalWriteCost';
 import { JournalSource1795800000200 } from '../../migrations/1795800000200-JournalSource';
 import { AuditOrder1795800000300 } from '../../migrations/1795800000300-AuditOrder';
+import { RecordingsLeftOnPbx1795800000400 } from '../../migrations/1795800000400-RecordingsLeftOnPbx';
 
 /** Every migration, in order. `npm run migration:create` appends here. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   JournalWriteCost1795800000100,
   JournalSource1795800000200,
   AuditOrder1795800000300,
+  RecordingsLeftOnPbx1795800000400,
 ];
