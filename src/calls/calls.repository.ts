@@ -220,12 +220,7 @@ export function createCallsRepository(ds: DataSource) {
       if (f.state) add((n) => `c.state = ${n}`, f.state);
       if (f.missed !== undefined) add((n) => `c.missed = ${n}`, f.missed);
       if (f.agentUserId) agent = param(f.agentUserId);
-      if (f.agentExtension) {
-        add(
-          (n) => `(c.agent_extension = ${n} OR EXISTS (SELECT 1 FROM call_legs fl WHERE fl.call_id = c.id AND fl.extension = ${n}))`,
-          f.agentExtension,
-        );
-      }
+      const extension = f.agentExtension ? param(f.agentExtension) : undefined;
       if (f.contactId) add((n) => `c.contact_id = ${n}`, f.contactId);
       if (f.organizationId) add((n) => `c.organization_id = ${n}`, f.organizationId);
       // both: the number itself, or a number it may be part of
@@ -236,7 +231,7 @@ export function createCallsRepository(ds: DataSource) {
       if (cursor) where.push(`(c.started_at, c.id) < (${param(cursor.startedAt)}::timestamptz, ${param(cursor.id)}::uuid)`);
       const n = param(limit + 1);
       const order = 'ORDER BY c.started_at DESC, c.id DESC';
-      if (!access && !agent) {
+      if (!access && !agent && !extension) {
         const rows: CallRow[] = await ds.query(
           `${SELECT_CALL} WHERE ${where.length ? where.join(' AND ') : 'TRUE'} ${order} LIMIT ${n}`,
           params,
@@ -247,7 +242,36 @@ export function createCallsRepository(ds: DataSource) {
       const walk = (...conds: string[]) =>
         `(SELECT c.id, c.started_at FROM calls c WHERE ${[...conds, ...where].join(' AND ')} ${order} LIMIT ${n})`;
       let branches: string[];
-      if (access && agent) {
+      if (extension) {
+        // The extension's ways: its calls as agent (by their index), and its legs. A manager's ways
+        // pair with each. Legs are fetched whole when few, else probed call by call newest first;
+        // for a pair, "few" is larger: two lists of legs meet in a hash join, not a walk.
+        const [size] = (await ds.query(
+          `SELECT (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE extension = $1 LIMIT ${PAIR_FEW_LEGS}) x) AS ext,
+                  (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $2 LIMIT ${PAIR_FEW_LEGS}) x) AS me,
+                  EXISTS (SELECT 1 FROM extensions WHERE number = $1 AND user_id = $2) AS mine`,
+          [f.agentExtension, access ? p.userId : null],
+        )) as { ext: number; me: number; mine: boolean }[];
+        const few = access && !size!.mine ? PAIR_FEW_LEGS : FEW_LEGS;
+        const ways = [
+          `c.agent_extension = ${extension}`,
+          size!.ext < few
+            ? `c.id IN (SELECT l.call_id FROM call_legs l WHERE l.extension = ${extension} OFFSET 0)`
+            : `EXISTS (SELECT 1 FROM call_legs l WHERE l.call_id = c.id AND l.extension = ${extension} OFFSET 0)`,
+        ];
+        if (!access) branches = ways.map((b) => walk(b));
+        // the manager's own extension: nearly all its calls are theirs to see, access only filters
+        else if (size!.mine) branches = ways.map((b) => walk(b, `(${accessWays(access).join(' OR ')})`));
+        else {
+          const mine = accessWays(access).with(
+            1,
+            size!.me < PAIR_FEW_LEGS
+              ? `c.id IN (SELECT ml.call_id FROM call_legs ml WHERE ml.user_id = ${access} OFFSET 0)`
+              : `EXISTS (SELECT 1 FROM call_legs ml WHERE ml.call_id = c.id AND ml.user_id = ${access})`,
+          );
+          branches = mine.flatMap((a) => ways.map((b) => walk(a, b)));
+        }
+      } else if (access && agent) {
         // (a1 OR a2 OR a3) AND (b1 OR b2) is (a1 AND b1) OR (a1 AND b2) OR …: one branch per pair,
         // but for "agent is me AND agent is the other user", which never holds. Two users' legs
         // rarely meet: the legs of one who has not many are fetched whole rather than walked for.

@@ -6,6 +6,7 @@ import { JournalWriteCost1795800000100 } from '../../migrations/1795800000100-Jo
 import { JournalSource1795800000200 } from '../../migrations/1795800000200-JournalSource';
 import { AuditOrder1795800000300 } from '../../migrations/1795800000300-AuditOrder';
 import { RecordingsLeftOnPbx1795800000400 } from '../../migrations/1795800000400-RecordingsLeftOnPbx';
+import { ExtensionFilter1795800000500 } from '../../migrations/1795800000500-ExtensionFilter';
 
 /** Every migration, in order. `npm run migration:create` appends here. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   JournalSource1795800000200,
   AuditOrder1795800000300,
   RecordingsLeftOnPbx1795800000400,
+  ExtensionFilter1795800000500,
 ];

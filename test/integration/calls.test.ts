@@ -404,6 +404,13 @@ describe('who sees which calls', () => {
     // filters do not widen what a manager sees
     expect(await listIds(agent, { agent: other.id })).toEqual([ofMyContact, onLeg]);
     expect(await listIds(agent, { contact: theirContact.id })).toEqual([]);
+    // by extension (as the agent, or on a leg): their own, another's, one nobody has
+    expect(await listIds(agent, { agent: mine })).toEqual([onLeg, asAgent]);
+    expect(await listIds(agent, { agent: theirs })).toEqual([ofMyContact, onLeg]);
+    expect(await listIds(agent, { agent: ctx.f.extension() })).toEqual([]);
+    const { agent: supervisor } = await ctx.f.login('supervisor');
+    expect(await listIds(supervisor, { agent: theirs })).toEqual([notMine, ofMyContact, onLeg]);
+    expect(await listIds(supervisor, { agent: mine })).toEqual([onLeg, asAgent]);
 
     // a third manager sees none of them
     const { agent: third } = await ctx.f.login('manager');
