@@ -377,6 +377,13 @@ async function main() {
     await page('manager full time, missed=true', manager, { missed: true }, false);
     await page('manager full time, agent=self', manager, { agentUserId: manager.userId }, false);
     await page('manager full time, agent=part-time user', manager, { agentUserId: partTimer.userId }, false);
+    // ?agent=<extension>: the call's agent, or a leg of it (user u has extension 100 + u)
+    const ext = (u: number) => String(100 + u);
+    await page('supervisor, agent=full-time extension', supervisor, { agentExtension: ext(11) }, false);
+    await page('supervisor, agent=few-calls extension', supervisor, { agentExtension: ext(RARE_MANAGER) }, false);
+    await page('supervisor, agent=extension nobody has', supervisor, { agentExtension: '999' }, false);
+    await page('manager full time, agent=own extension', manager, { agentExtension: ext(TYPICAL_MANAGER) }, false);
+    await page('manager full time, agent=part-time extension', manager, { agentExtension: ext(PART_TIME_MANAGER) }, false);
     if (short.size) console.log(`note: pages with fewer than 50 items: ${[...short].map(([l, n]) => `${l} (${n})`).join(', ')}`);
 
     // ---- the HTTP path, once ----------------------------------------------------------------
