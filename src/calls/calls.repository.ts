@@ -59,6 +59,19 @@ const agentWays = (user: string) => [
  * - More than HASHED_LEGS legs (PostgreSQL's own statistics tell): building that hash costs more
  *   than the short walk it saves, so each call probes the legs index instead.
  */
+/** A list of legs: those of a user, or of an extension; `count` up to PAIR_FEW_LEGS. */
+interface Legs {
+  column: 'user_id' | 'extension';
+  value: string;
+  count: number;
+}
+
+/** The calls with a leg in `l`: fetched whole, or probed for each call another way found. */
+const legsWay = (l: Legs, fetchWhole: boolean) =>
+  fetchWhole
+    ? `c.id IN (SELECT l.call_id FROM call_legs l WHERE l.${l.column} = ${l.value} OFFSET 0)`
+    : `EXISTS (SELECT 1 FROM call_legs l WHERE l.call_id = c.id AND l.${l.column} = ${l.value} OFFSET 0)`;
+
 const FEW_LEGS = 3_000;
 const MANY_CONTACTS = 2_000;
 const HASHED_LEGS = 30_000;
@@ -241,52 +254,63 @@ export function createCallsRepository(ds: DataSource) {
       /** the newest calls meeting `conds` and the filters, by whichever index PostgreSQL picks */
       const walk = (...conds: string[]) =>
         `(SELECT c.id, c.started_at FROM calls c WHERE ${[...conds, ...where].join(' AND ')} ${order} LIMIT ${n})`;
+      /**
+       * (a0 OR a1 OR …) AND (b0 OR b1 OR …) as one walk per pair (a_i AND b_j), ways 1 of both being
+       * legs (of a user, of an extension). The smaller list of legs is fetched whole (when not
+       * many); the larger one is probed call by call from whatever the other way found (hashing a
+       * large list for every page cost more). Both on a leg: the smaller list's calls that have a
+       * leg of the other too. `never`: a pair that cannot hold.
+       */
+      const pairs = (a: string[], la: Legs, b: string[], lb: Legs, never?: [number, number]) => {
+        const aSmaller = la.count <= lb.count;
+        const [small, large] = aSmaller ? [la, lb] : [lb, la];
+        const wa = a.with(1, legsWay(la, aSmaller && la.count < PAIR_FEW_LEGS));
+        const wb = b.with(1, legsWay(lb, !aSmaller && lb.count < PAIR_FEW_LEGS));
+        const both =
+          small.count < PAIR_FEW_LEGS
+            ? `c.id IN (SELECT s.call_id FROM call_legs s WHERE s.${small.column} = ${small.value}
+                           AND EXISTS (SELECT 1 FROM call_legs g WHERE g.call_id = s.call_id AND g.${large.column} = ${large.value}) OFFSET 0)`
+            : null;
+        return wa.flatMap((x, i) =>
+          wb.flatMap((y, j) => {
+            if (never && i === never[0] && j === never[1]) return [];
+            return [i === 1 && j === 1 && both ? walk(both) : walk(x, y)];
+          }),
+        );
+      };
       let branches: string[];
       if (extension) {
-        // The extension's ways: its calls as agent (by their index), and its legs. A manager's ways
-        // pair with each. Legs are fetched whole when few, else probed call by call newest first;
-        // for a pair, "few" is larger: two lists of legs meet in a hash join, not a walk.
+        // The extension's ways: its calls as agent (by their index), and its legs (fetched whole
+        // when few, else probed call by call newest first). A manager's ways pair with them.
         const [size] = (await ds.query(
           `SELECT (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE extension = $1 LIMIT ${PAIR_FEW_LEGS}) x) AS ext,
                   (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $2 LIMIT ${PAIR_FEW_LEGS}) x) AS me,
                   EXISTS (SELECT 1 FROM extensions WHERE number = $1 AND user_id = $2) AS mine`,
           [f.agentExtension, access ? p.userId : null],
         )) as { ext: number; me: number; mine: boolean }[];
-        const few = access && !size!.mine ? PAIR_FEW_LEGS : FEW_LEGS;
-        const ways = [
-          `c.agent_extension = ${extension}`,
-          size!.ext < few
-            ? `c.id IN (SELECT l.call_id FROM call_legs l WHERE l.extension = ${extension} OFFSET 0)`
-            : `EXISTS (SELECT 1 FROM call_legs l WHERE l.call_id = c.id AND l.extension = ${extension} OFFSET 0)`,
-        ];
+        const legs: Legs = { column: 'extension', value: extension, count: size!.ext };
+        const ways = [`c.agent_extension = ${extension}`, legsWay(legs, legs.count < FEW_LEGS)];
         if (!access) branches = ways.map((b) => walk(b));
         // the manager's own extension: nearly all its calls are theirs to see, access only filters
         else if (size!.mine) branches = ways.map((b) => walk(b, `(${accessWays(access).join(' OR ')})`));
         else {
-          const mine = accessWays(access).with(
-            1,
-            size!.me < PAIR_FEW_LEGS
-              ? `c.id IN (SELECT ml.call_id FROM call_legs ml WHERE ml.user_id = ${access} OFFSET 0)`
-              : `EXISTS (SELECT 1 FROM call_legs ml WHERE ml.call_id = c.id AND ml.user_id = ${access})`,
-          );
-          branches = mine.flatMap((a) => ways.map((b) => walk(a, b)));
+          branches = pairs(accessWays(access), { column: 'user_id', value: access, count: size!.me }, ways, legs);
         }
       } else if (access && agent) {
-        // (a1 OR a2 OR a3) AND (b1 OR b2) is (a1 AND b1) OR (a1 AND b2) OR …: one branch per pair,
-        // but for "agent is me AND agent is the other user", which never holds. Two users' legs
-        // rarely meet: the legs of one who has not many are fetched whole rather than walked for.
+        // a manager's ways paired with the agent's, but for "agent is me AND agent is the other
+        // user", which never holds
         const [size] = (await ds.query(
           `SELECT (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $1 LIMIT ${PAIR_FEW_LEGS}) x) AS me,
                   (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $2 LIMIT ${PAIR_FEW_LEGS}) x) AS agent`,
           [p.userId, f.agentUserId],
         )) as { me: number; agent: number }[];
-        const legsOf = (user: string, count: number) =>
-          count < PAIR_FEW_LEGS
-            ? `c.id IN (SELECT l.call_id FROM call_legs l WHERE l.user_id = ${user} OFFSET 0)`
-            : `EXISTS (SELECT 1 FROM call_legs l WHERE l.call_id = c.id AND l.user_id = ${user})`;
-        const mine = accessWays(access).with(1, legsOf(access, size!.me));
-        const theirs = agentWays(agent).with(1, legsOf(agent, size!.agent));
-        branches = mine.flatMap((a, i) => theirs.flatMap((b, j) => (i === 0 && j === 0 ? [] : [walk(a, b)])));
+        branches = pairs(
+          accessWays(access),
+          { column: 'user_id', value: access, count: size!.me },
+          agentWays(agent),
+          { column: 'user_id', value: agent, count: size!.agent },
+          [0, 0],
+        );
       } else {
         // One walk newest first over the ways with many calls (a call on any of them counts),
         // and a fetch-all branch for each way with few.
