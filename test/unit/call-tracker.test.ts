@@ -64,6 +64,14 @@ describe('call tracker: real Asterisk 22 captures', () => {
     expect(trackerStats(state)).toMatchObject({ openCalls: 0, channels: 0, bridges: 0 });
   });
 
+  // older PBXs (and many FreePBX installs) still run chan_sip: SIP/101-0000000a
+  it.each(listScenarios())('%s with chan_sip channel names (SIP/…) gives the same records', (name) => {
+    const scenario = loadScenario(name);
+    const frames = scenario.frames.map((f) => ({ ...f, raw: f.raw.replace(/PJSIP\//g, 'SIP/') }));
+    expect(frames.some((f) => f.raw.includes('SIP/'))).toBe(true);
+    expectCallsToMatch(replay(captureEvents(frames)).calls, scenario.expected);
+  });
+
   it('gives the same records when every capture flows through one tracker (CEL and non-CEL calls mixed)', () => {
     const { calls } = replay(dayOfCalls());
     for (const name of listScenarios().filter((n) => n !== 'resync_midcall')) {
