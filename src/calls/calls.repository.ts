@@ -50,15 +50,6 @@ const agentWays = (user: string) => [
   `EXISTS (SELECT 1 FROM call_legs fl WHERE fl.call_id = c.id AND fl.user_id = ${user})`,
 ];
 
-/**
- * How `list` reaches one user's calls newest first depends on how many there are (measured on 5M
- * calls, test/bench/db.bench.ts); the result is the same either way, only the time differs.
- * - Fewer than FEW_LEGS legs (MANY_CONTACTS owned contacts): fetch them all, then sort.
- * - More: walk all calls newest first, testing each against a hash of the user's legs (contacts)
- *   built once, until the page is full.
- * - More than HASHED_LEGS legs (PostgreSQL's own statistics tell): building that hash costs more
- *   than the short walk it saves, so each call probes the legs index instead.
- */
 /** A list of legs: those of a user, or of an extension; `count` up to PAIR_FEW_LEGS. */
 interface Legs {
   column: 'user_id' | 'extension';
@@ -72,6 +63,15 @@ const legsWay = (l: Legs, fetchWhole: boolean) =>
     ? `c.id IN (SELECT l.call_id FROM call_legs l WHERE l.${l.column} = ${l.value} OFFSET 0)`
     : `EXISTS (SELECT 1 FROM call_legs l WHERE l.call_id = c.id AND l.${l.column} = ${l.value} OFFSET 0)`;
 
+/**
+ * How `list` reaches one user's calls newest first depends on how many there are (measured on 5M
+ * calls, test/bench/db.bench.ts); the result is the same either way, only the time differs.
+ * - Fewer than FEW_LEGS legs (MANY_CONTACTS owned contacts): fetch them all, then sort.
+ * - More: walk all calls newest first, testing each against a hash of the user's legs (contacts)
+ *   built once, until the page is full.
+ * - More than HASHED_LEGS legs (PostgreSQL's own statistics tell): building that hash costs more
+ *   than the short walk it saves, so each call probes the legs index instead.
+ */
 const FEW_LEGS = 3_000;
 const MANY_CONTACTS = 2_000;
 const HASHED_LEGS = 30_000;
