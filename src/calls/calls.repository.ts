@@ -75,7 +75,7 @@ const legsWay = (l: Legs, fetchWhole: boolean) =>
 const FEW_LEGS = 3_000;
 const MANY_CONTACTS = 2_000;
 const HASHED_LEGS = 30_000;
-/** With the agent filter on a manager's list: below this many legs, a user's legs are fetched whole. */
+/** With the agent or extension filter on a manager's list: the smaller list of legs is fetched whole below this many. */
 const PAIR_FEW_LEGS = 50_000;
 
 export interface CallFilters {
