@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { migrations } from '../../src/db/migrations';
+
+const root = path.join(__dirname, '..', '..');
+
+/** `calltrack <args>` (src/cli.ts) on an embedded database of its own in `dataDir`. */
+function cli(dataDir: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/cli.ts', ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the shell commands (npm run migrate, user:create, calls:rebuild, …)', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-cli-commands-'));
+  });
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it('migrate applies every migration once, then says the database is up to date', async () => {
+    const first = await cli(dataDir, 'migrate');
+    expect([first.code, first.stderr]).toEqual([0, '']);
+    expect(first.stdout).toBe(`applied: ${migrations.map((m) => m.name).join(', ')}\n`);
+    const again = await cli(dataDir, 'migrate');
+    expect([again.code, again.stdout]).toEqual([0, 'database is up to date\n']);
+  }, 60_000);
+
+  it('user:create makes a user with extensions, and names the argument it refuses', async () => {
+    const ok = await cli(
+      dataDir,
+      'user:create',
+      '--email',
+      'olena@salon.test',
+      '--password',
+      'a-long-password',
+      '--role',
+      'manager',
+      '--extension',
+      '101',
+    );
+    expect([ok.code, ok.stdout]).toEqual([0, 'created manager olena@salon.test (extensions 101)\n']);
+    const bad = await cli(dataDir, 'user:create', '--email', 'not-an-email', '--password', 'a-long-password', '--role', 'manager');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^user:create: --email: /);
+    const taken = await cli(
+      dataDir,
+      'user:create',
+      '--email',
+      'bohdan@salon.test',
+      '--password',
+      'a-long-password',
+      '--role',
+      'manager',
+      '--extension',
+      '101',
+    );
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/^user:create: .*101/);
+  }, 60_000);
+
+  it('calls:rebuild checks its dates, and rebuilds what the journal holds in the window', async () => {
+    const bad = await cli(dataDir, 'calls:rebuild', '--from', 'yesterday', '--to', '2026-01-02');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^calls:rebuild: --from: "yesterday" is not a date/);
+    const none = await cli(
+      dataDir,
+      'calls:rebuild',
+      '--from',
+      '2026-01-01T00:00:00Z',
+      '--to',
+      '2026-01-02T00:00:00Z',
+      '--source',
+      'nobody:1:x',
+    );
+    expect([none.code, none.stdout]).toEqual([0, 'rebuilt 0 calls from 0 journal events (0 sources)\n']);
+  }, 60_000);
+
+  it('an unknown command prints the usage and exits 1', async () => {
+    const res = await cli(dataDir, 'calls:delete-everything');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^usage: calltrack <command>/);
+  });
+});
