@@ -38,6 +38,11 @@ describe('the shell commands (npm run migrate, user:create, calls:rebuild, …)'
     expect(first.stdout).toBe(`applied: ${migrations.map((m) => m.name).join(', ')}\n`);
     const again = await cli(dataDir, 'migrate');
     expect([again.code, again.stdout]).toEqual([0, 'database is up to date\n']);
+    // the last migration goes back down, and up again
+    const revert = await cli(dataDir, 'migrate:revert');
+    expect([revert.code, revert.stdout]).toEqual([0, 'reverted the last migration\n']);
+    const redo = await cli(dataDir, 'migrate');
+    expect([redo.code, redo.stdout]).toEqual([0, `applied: ${migrations.at(-1)!.name}\n`]);
   }, 60_000);
 
   it('user:create makes a user with extensions, and names the argument it refuses', async () => {
