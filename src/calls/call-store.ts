@@ -49,7 +49,12 @@ export interface CallStoreOptions {
   maxBatchEvents?: number;
   /** journal events buffered (a slow or absent database) before back-pressure (default 50 000) */
   maxBufferedEvents?: number;
-  /** bytes of journal lines buffered before back-pressure (default 8 MiB: ~14 000 typical frames) */
+  /**
+   * bytes of journal lines buffered before back-pressure (default 8 MiB: ~14 000 typical frames);
+   * while the database is down (writes failing), four times as many (still within
+   * maxBufferedEvents): pausing the PBX link does not bring the database back, and what is
+   * buffered is not lost
+   */
   maxBufferedJournalBytes?: number;
   /** calls with changes not yet written before back-pressure (default 5 000) */
   maxBufferedCalls?: number;
@@ -178,6 +183,8 @@ const JOURNAL_BUFFER_BYTES = 8 * 1024 * 1024;
  * catches up leaves no garbage Buffers, which only a full GC gives back (their JS objects are old)
  */
 const POOL_CHUNKS = JOURNAL_BUFFER_BYTES / CHUNK_BYTES;
+/** how many times maxBufferedJournalBytes may wait while the database is down */
+const OUTAGE_BUFFER_FACTOR = 4;
 
 /**
  * The journal lines waiting to be written, serialized into Buffers as they are queued. Nothing of
@@ -560,20 +567,18 @@ export function createCallStore(o: CallStoreOptions) {
     }, delay);
   }
 
+  /** a slow database gets back-pressure early; one that is down gets a longer buffer */
+  const byteLimit = () => (outageSince ? OUTAGE_BUFFER_FACTOR * maxBufferedBytes : maxBufferedBytes);
+
   function checkBackpressure(): void {
-    if (!backpressure && (queued() >= maxBufferedEvents || events.bytes >= maxBufferedBytes || dirty.size >= maxBufferedCalls)) {
+    if (!backpressure && (queued() >= maxBufferedEvents || events.bytes >= byteLimit() || dirty.size >= maxBufferedCalls)) {
       backpressure = true;
       logger.error(
         { bufferedEvents: queued(), bufferedBytes: events.bytes, bufferedCalls: dirty.size },
         'CALL CAPTURE BACK-PRESSURE: the database is not keeping up; pausing the PBX link until the buffer drains',
       );
       o.onBackpressure?.(true);
-    } else if (
-      backpressure &&
-      queued() <= maxBufferedEvents / 2 &&
-      events.bytes <= maxBufferedBytes / 2 &&
-      dirty.size <= maxBufferedCalls / 2
-    ) {
+    } else if (backpressure && queued() <= maxBufferedEvents / 2 && events.bytes <= byteLimit() / 2 && dirty.size <= maxBufferedCalls / 2) {
       backpressure = false;
       logger.warn({ bufferedEvents: queued() }, 'call capture buffer drained; resuming the PBX link');
       o.onBackpressure?.(false);
@@ -929,7 +934,7 @@ export function createCallStore(o: CallStoreOptions) {
       if (format === 'copy') events.push(copyLine(entry, copySource));
       else if (format === 'json') events.push(jsonLine(entry, jsonSource));
       else early.push(entry);
-      if (queued() >= maxBufferedEvents || events.bytes >= maxBufferedBytes) checkBackpressure();
+      if (queued() >= maxBufferedEvents || events.bytes >= byteLimit()) checkBackpressure();
       schedule();
     },
     /** Resolves once everything queued so far is written (rejects if the database is down). */

@@ -161,6 +161,49 @@ it('asks the PBX link to pause when the journal lines waiting pass their bytes b
   expect(rows[0]!.n).toBe(n);
 });
 
+it('while the database is down, buffers four times the journal bytes before it pauses the PBX link, and loses none', async () => {
+  const proxy = await startDbProxy();
+  const pds = createDataSource(proxy.target);
+  await pds.initialize();
+  try {
+    const signals: boolean[] = [];
+    const store = createCallStore({
+      ds: pds,
+      logger: createLogger('silent'),
+      maxBufferedJournalBytes: 64 * 1024,
+      flushDelayMs: 60_000,
+      retryBaseMs: 60_000,
+      onBackpressure: (on) => signals.push(on),
+    });
+    const pbxCallId = `${tag}.outage`;
+    const line = (n: number) =>
+      entry(pbxCallId, `Event: UserEvent\r\nLinkedid: ${pbxCallId}\r\nN: ${n}\r\nBody: ${'x'.repeat(1000)}\r\n\r\n`);
+    // the first write finds out the journal's format; lines are bytes from then on
+    store.journal(line(0));
+    await store.flush();
+    proxy.cut();
+    store.journal(line(1));
+    await expect(store.flush()).rejects.toThrow();
+    expect(store.pending().outageSince).toBeInstanceOf(Date);
+    let n = 2;
+    while (!signals.length && n < 2000) store.journal(line(n++));
+    expect(signals).toEqual([true]);
+    // 4 × 64 KiB of ~1.1 KiB lines (a database that is only slow gets back-pressure at ~57)
+    expect(n).toBeGreaterThan(200);
+    expect(n).toBeLessThan(260);
+
+    proxy.restore();
+    await store.flush();
+    await store.close();
+    expect(signals).toEqual([true, false]);
+    const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM call_events WHERE pbx_call_id = $1`, [pbxCallId]);
+    expect(rows[0]!.n).toBe(n);
+  } finally {
+    await pds.destroy();
+    await proxy.close();
+  }
+});
+
 it('after a failed write, waits for its backoff: new changes do not bring the retry forward', async () => {
   const proxy = await startDbProxy();
   const pds = createDataSource(proxy.target);
