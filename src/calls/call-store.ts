@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { Logger } from '../logger';
 import type { CallDraft, CallLegDraft, ContactMatch, RecordingState } from './call-record';
 
@@ -325,6 +325,11 @@ function joinRuns(runs: JournalRun[], format: JournalFormat): Buffer {
   return out;
 }
 
+/** The node-postgres client behind a TypeORM query runner (connected: the one it holds). */
+function pgClient<C>(runner: QueryRunner): Promise<C> {
+  return (runner as unknown as { connect(): Promise<C> }).connect();
+}
+
 const COPY_JOURNAL = `COPY call_events (source, pbx_call_id, received_at, mono, kind, payload) FROM STDIN WITH (FORMAT csv)`;
 
 // The array goes as one text parameter in binary format (a Buffer: its UTF-8 bytes as they are).
@@ -543,6 +548,7 @@ export function createCallStore(o: CallStoreOptions) {
   const source = noNul(o.journalSource ?? journalSourceOf());
   const copySource = `${csvQuoted(source)},`;
   const jsonSource = `,{"s":${JSON.stringify(source)},`;
+  const lineOf = (e: JournalEntry, f: JournalFormat) => (f === 'copy' ? copyLine(e, copySource) : jsonLine(e, jsonSource));
   const dirty = new Map<string, CallSnapshot>();
   const events = new JournalQueue();
   let format: JournalFormat | null = o.journalFormat ?? null;
@@ -591,11 +597,10 @@ export function createCallStore(o: CallStoreOptions) {
       await ds.query(INSERT_JOURNAL, [joinRuns(journal, f)]);
       return;
     }
-    type PgClient = { query(q: CopyFromStdin): unknown };
     // TypeORM's PostgresQueryRunner holds a pg client
     const runner = ds.createQueryRunner();
     try {
-      const client = await (runner as unknown as { connect(): Promise<PgClient> }).connect();
+      const client = await pgClient<{ query(q: CopyFromStdin): unknown }>(runner);
       const copy = new CopyFromStdin(
         COPY_JOURNAL,
         journal.map((r) => r.buf),
@@ -622,8 +627,7 @@ export function createCallStore(o: CallStoreOptions) {
    */
   async function run<T>(m: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
     if (format !== 'copy') return (await m.query(text, values)) as T[];
-    type PgClient = { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> };
-    const client = await (m.queryRunner as unknown as { connect(): Promise<PgClient> }).connect();
+    const client = await pgClient<{ query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }> }>(m.queryRunner!);
     return (await client.query({ name, text, values })).rows;
   }
 
@@ -760,7 +764,7 @@ export function createCallStore(o: CallStoreOptions) {
         throw err;
       }
       const f = format;
-      for (const e of early) events.push(f === 'copy' ? copyLine(e, copySource) : jsonLine(e, jsonSource));
+      for (const e of early) events.push(lineOf(e, f));
       early = [];
     }
     const f = format;
@@ -931,8 +935,7 @@ export function createCallStore(o: CallStoreOptions) {
       schedule();
     },
     journal(entry: JournalEntry): void {
-      if (format === 'copy') events.push(copyLine(entry, copySource));
-      else if (format === 'json') events.push(jsonLine(entry, jsonSource));
+      if (format !== null) events.push(lineOf(entry, format));
       else early.push(entry);
       if (queued() >= maxBufferedEvents || events.bytes >= byteLimit()) checkBackpressure();
       schedule();

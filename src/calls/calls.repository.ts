@@ -57,6 +57,10 @@ interface Legs {
   count: number;
 }
 
+/** SQL: how many legs have `column` = `value`, counted up to `limit` (enough to pick a plan). */
+const legsCount = (column: Legs['column'], value: string, limit: number) =>
+  `(SELECT count(*)::int FROM (SELECT FROM call_legs WHERE ${column} = ${value} LIMIT ${limit}) x)`;
+
 /** The calls with a leg in `l`: fetched whole, or probed for each call another way found. */
 const legsWay = (l: Legs, fetchWhole: boolean) =>
   fetchWhole
@@ -163,7 +167,7 @@ export function createCallsRepository(ds: DataSource) {
     const known = sizes.get(userId);
     if (known && Date.now() - known.at < 60_000) return known;
     const [row] = (await ds.query(
-      `SELECT (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $1 LIMIT ${FEW_LEGS}) x) AS legs,
+      `SELECT ${legsCount('user_id', '$1', FEW_LEGS)} AS legs,
               (SELECT count(*)::int FROM (SELECT FROM contacts WHERE owner_id = $1 LIMIT ${MANY_CONTACTS}) x) AS owned,
               (SELECT s.most_common_freqs[array_position(s.most_common_vals::text::uuid[], $1::uuid)] * t.reltuples
                  FROM pg_stats s, pg_class t
@@ -281,12 +285,14 @@ export function createCallsRepository(ds: DataSource) {
       let branches: string[];
       if (extension) {
         // The extension's ways: its calls as agent (by their index), and its legs (fetched whole
-        // when few, else probed call by call newest first). A manager's ways pair with them.
+        // when few, else probed call by call newest first). A manager's ways pair with them; a
+        // supervisor needs only the extension's count.
         const [size] = (await ds.query(
-          `SELECT (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE extension = $1 LIMIT ${PAIR_FEW_LEGS}) x) AS ext,
-                  (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $2 LIMIT ${PAIR_FEW_LEGS}) x) AS me,
-                  EXISTS (SELECT 1 FROM extensions WHERE number = $1 AND user_id = $2) AS mine`,
-          [f.agentExtension, access ? p.userId : null],
+          access
+            ? `SELECT ${legsCount('extension', '$1', PAIR_FEW_LEGS)} AS ext, ${legsCount('user_id', '$2', PAIR_FEW_LEGS)} AS me,
+                      EXISTS (SELECT 1 FROM extensions WHERE number = $1 AND user_id = $2) AS mine`
+            : `SELECT ${legsCount('extension', '$1', FEW_LEGS)} AS ext, 0 AS me, false AS mine`,
+          access ? [f.agentExtension, p.userId] : [f.agentExtension],
         )) as { ext: number; me: number; mine: boolean }[];
         const legs: Legs = { column: 'extension', value: extension, count: size!.ext };
         const ways = [`c.agent_extension = ${extension}`, legsWay(legs, legs.count < FEW_LEGS)];
@@ -300,8 +306,7 @@ export function createCallsRepository(ds: DataSource) {
         // a manager's ways paired with the agent's, but for "agent is me AND agent is the other
         // user", which never holds
         const [size] = (await ds.query(
-          `SELECT (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $1 LIMIT ${PAIR_FEW_LEGS}) x) AS me,
-                  (SELECT count(*)::int FROM (SELECT FROM call_legs WHERE user_id = $2 LIMIT ${PAIR_FEW_LEGS}) x) AS agent`,
+          `SELECT ${legsCount('user_id', '$1', PAIR_FEW_LEGS)} AS me, ${legsCount('user_id', '$2', PAIR_FEW_LEGS)} AS agent`,
           [p.userId, f.agentUserId],
         )) as { me: number; agent: number }[];
         branches = pairs(
@@ -320,7 +325,7 @@ export function createCallsRepository(ds: DataSource) {
         branches = [];
         if (size.legs < FEW_LEGS) {
           // OFFSET 0 keeps PostgreSQL from walking all calls and probing these few per call
-          branches.push(walk(`c.id IN (SELECT l.call_id FROM call_legs l WHERE l.user_id = ${user} OFFSET 0)`));
+          branches.push(walk(legsWay({ column: 'user_id', value: user, count: size.legs }, true)));
         } else {
           // in an OR the EXISTS stays a subplan, hashed once; OFFSET 0 keeps it probed per call
           const probed = (size.legsEstimate ?? 0) > HASHED_LEGS ? ' OFFSET 0' : '';

@@ -256,8 +256,7 @@ export function createRecordingFetcher(o: RecordingFetcherOptions) {
       );
       if (o.deleteFromPbx) {
         try {
-          await source.remove(job.file_name);
-          await ds.query(`UPDATE recordings SET deleted_from_pbx_at = now(), updated_at = now() WHERE id = $1`, [job.id]);
+          await deleteFromPbx(source, job.id, job.file_name);
         } catch (err) {
           jobLog.warn({ err: message(err) }, 'stored, but could not delete the recording from the PBX (tried again at a later run)');
         }
@@ -297,6 +296,18 @@ export function createRecordingFetcher(o: RecordingFetcherOptions) {
     }
   }
 
+  /** A stored recording's PBX copy goes, and the row says so; a copy already gone counts as deleted. */
+  async function deleteFromPbx(source: RecordingSource, id: string, fileName: string): Promise<void> {
+    try {
+      await source.remove(fileName);
+    } catch (err) {
+      if (!(err instanceof RecordingNotFoundError)) throw err;
+    }
+    await ds.query(`UPDATE recordings SET deleted_from_pbx_at = now(), updated_at = now() WHERE id = $1 AND deleted_from_pbx_at IS NULL`, [
+      id,
+    ]);
+  }
+
   /**
    * RECORDINGS_DELETE_FROM_PBX: the PBX copies of stored recordings that a delete right after the
    * copy did not remove (the PBX or ARI was down then), a few at a time, oldest first, at every
@@ -313,29 +324,19 @@ export function createRecordingFetcher(o: RecordingFetcherOptions) {
         ORDER BY stored_at LIMIT 20`,
       [o.onlyFileNamePrefix ?? null],
     )) as { id: string; file_name: string }[];
-    const failed: string[] = [];
+    let failed = 0;
     let lastError = '';
     for (const row of rows) {
       if (stopping) return;
       try {
-        await source.remove(row.file_name);
+        await deleteFromPbx(source, row.id, row.file_name);
       } catch (err) {
-        if (!(err instanceof RecordingNotFoundError)) {
-          failed.push(row.id);
-          lastError = message(err);
-          continue;
-        }
+        failed++;
+        lastError = message(err);
       }
-      await ds.query(
-        `UPDATE recordings SET deleted_from_pbx_at = now(), updated_at = now() WHERE id = $1 AND deleted_from_pbx_at IS NULL`,
-        [row.id],
-      );
     }
-    if (failed.length) {
-      log.warn(
-        { recordings: failed.length, err: lastError },
-        'could not delete stored recordings from the PBX; trying again at the next run',
-      );
+    if (failed) {
+      log.warn({ recordings: failed, err: lastError }, 'could not delete stored recordings from the PBX; trying again at the next run');
     } else if (rows.length) log.info({ recordings: rows.length }, 'deleted stored recordings left on the PBX');
   }
 

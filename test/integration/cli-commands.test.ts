@@ -1,29 +1,11 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrations } from '../../src/db/migrations';
-
-const root = path.join(__dirname, '..', '..');
+import { runEntry } from '../helpers/run-entry';
 
 /** `calltrack <args>` (src/cli.ts) on an embedded database of its own in `dataDir`. */
-function cli(dataDir: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  delete env.DATABASE_URL;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/cli.ts', ...args], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (dataDir: string, ...args: string[]) => runEntry('src/cli.ts', { DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, ...args);
 
 describe('the shell commands (npm run migrate, user:create, calls:rebuild, …)', () => {
   let dataDir: string;
@@ -46,34 +28,15 @@ describe('the shell commands (npm run migrate, user:create, calls:rebuild, …)'
   }, 60_000);
 
   it('user:create makes a user with extensions, and names the argument it refuses', async () => {
-    const ok = await cli(
-      dataDir,
-      'user:create',
-      '--email',
-      'olena@salon.test',
-      '--password',
-      'a-long-password',
-      '--role',
-      'manager',
-      '--extension',
-      '101',
-    );
+    // a manager with extension 101, as the README shows it
+    const createManager = (email: string) =>
+      cli(dataDir, 'user:create', '--email', email, '--password', 'a-long-password', '--role', 'manager', '--extension', '101');
+    const ok = await createManager('olena@salon.test');
     expect([ok.code, ok.stdout]).toEqual([0, 'created manager olena@salon.test (extensions 101)\n']);
-    const bad = await cli(dataDir, 'user:create', '--email', 'not-an-email', '--password', 'a-long-password', '--role', 'manager');
+    const bad = await createManager('not-an-email');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^user:create: --email: /);
-    const taken = await cli(
-      dataDir,
-      'user:create',
-      '--email',
-      'bohdan@salon.test',
-      '--password',
-      'a-long-password',
-      '--role',
-      'manager',
-      '--extension',
-      '101',
-    );
+    const taken = await createManager('bohdan@salon.test');
     expect(taken.code).toBe(1);
     expect(taken.stderr).toMatch(/^user:create: .*101/);
   }, 60_000);
